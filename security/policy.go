@@ -1,0 +1,234 @@
+package security
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/sockerhpc/socker/cgroup"
+)
+
+// Request is what the caller asked for, parsed from argv but not yet trusted.
+type Request struct {
+	Image   string   // as typed
+	Mounts  []string // "SRC:DST[:ro|:rw]"
+	Workdir string   // container path, "" for the default
+	Env     []string // "NAME=VALUE"
+	Command []string
+}
+
+// Mount is one bind mount the policy allowed. Source is a host path that must
+// still be resolved as the caller (ResolveSource) before use.
+type Mount struct {
+	Source   string `json:"source"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"readonly"`
+}
+
+// Decision is an allowed request with every value the container will get.
+type Decision struct {
+	Caller    Caller
+	Image     string // normalized reference from the allowlist
+	Mounts    []Mount
+	Workdir   string
+	Env       []string
+	Command   []string
+	Task      cgroup.Task
+	Network   string
+	PidsLimit int64
+}
+
+// Denial says why a request was refused. Reason is a stable code for the audit
+// log; Msg is the one-line explanation for the caller, naming the rule and who
+// can change it.
+type Denial struct {
+	Reason string
+	Msg    string
+}
+
+func (d *Denial) Error() string { return d.Msg }
+
+func deny(reason, format string, a ...any) *Denial {
+	return &Denial{Reason: reason, Msg: fmt.Sprintf(format, a...)}
+}
+
+// Limits on what a caller may send; the Docker request stays small.
+const (
+	maxRequestBytes = 64 << 10
+	maxMounts       = 64
+	maxEnv          = 256
+)
+
+// Policy is the part of the site config Decide needs, plus the resolved ids of
+// the denied groups.
+type Policy struct {
+	Config     *Config
+	DenyGroups map[uint32]string // gid → name
+	ConfigPath string            // for messages: which file the admin edits
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// reservedEnv are set by socker from the kernel identity.
+var reservedEnv = map[string]bool{"PATH": true, "HOME": true, "USER": true, "LOGNAME": true}
+
+// DefaultPath is the PATH every container gets.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Decide is the whole policy: a pure function of the caller (from the kernel),
+// the Mesos task cgroup (from the kernel), the request (from the caller) and
+// the site policy. It does no I/O.
+func Decide(p Policy, c Caller, task cgroup.Task, req Request) (Decision, *Denial) {
+	admin := "set by the site admin in " + p.ConfigPath
+	if c.UID == 0 {
+		return Decision{}, deny("uid-root", "refusing to run as root (uid 0): socker runs containers as unprivileged users only")
+	}
+	if c.GID == 0 {
+		return Decision{}, deny("gid-root", "refusing to run with primary group root (gid 0)")
+	}
+	if c.UID < p.Config.Users.MinUID {
+		return Decision{}, deny("uid-below-min", "uid %d is below users.min_uid %d (%s)", c.UID, p.Config.Users.MinUID, admin)
+	}
+	for _, g := range append([]uint32{c.GID}, c.Groups...) {
+		if g == 0 {
+			return Decision{}, deny("group-root", "refusing to run for a member of group root (gid 0)")
+		}
+		if name, ok := p.DenyGroups[g]; ok {
+			return Decision{}, deny("group-denied", "members of group %q (gid %d) may not run containers: users.deny_groups (%s)", name, g, admin)
+		}
+	}
+	if task.Parent == "" {
+		return Decision{}, deny("not-in-mesos-cgroup", "not inside a Mesos task cgroup: socker runs only as part of a Mesos task")
+	}
+
+	size := len(req.Image) + len(req.Workdir)
+	for _, s := range slices.Concat(req.Mounts, req.Env, req.Command) {
+		size += len(s) + 1
+		if !utf8.ValidString(s) {
+			return Decision{}, deny("invalid-utf8", "argument %q is not valid UTF-8", s)
+		}
+	}
+	if size > maxRequestBytes || len(req.Mounts) > maxMounts || len(req.Env) > maxEnv {
+		return Decision{}, deny("request-too-large", "request too large (limits: %d bytes, %d mounts, %d variables)", maxRequestBytes, maxMounts, maxEnv)
+	}
+
+	image, err := NormalizeImage(req.Image)
+	if err != nil {
+		return Decision{}, deny("image-invalid", "%v", err)
+	}
+	if !slices.Contains(p.Config.Images.Allow, image) {
+		return Decision{}, deny("image-not-allowed", "image %q is not allowed: images.allow (%s)", image, admin)
+	}
+
+	d := Decision{
+		Caller:    c,
+		Image:     image,
+		Command:   req.Command,
+		Task:      task,
+		Network:   p.Config.Container.Network,
+		PidsLimit: p.Config.Container.PidsLimit,
+		Workdir:   "/",
+	}
+	if len(req.Command) == 0 {
+		return Decision{}, deny("no-command", "no command given")
+	}
+	targets := map[string]bool{}
+	for _, m := range req.Mounts {
+		mnt, dn := decideMount(p, m, admin)
+		if dn != nil {
+			return Decision{}, dn
+		}
+		if targets[mnt.Target] {
+			return Decision{}, deny("mount-target-twice", "mount target %q given twice", mnt.Target)
+		}
+		targets[mnt.Target] = true
+		d.Mounts = append(d.Mounts, mnt)
+	}
+	if req.Workdir != "" {
+		if !containerPath(req.Workdir) {
+			return Decision{}, deny("workdir-invalid", "working directory %q must be an absolute, clean path outside /proc, /sys and /dev", req.Workdir)
+		}
+		d.Workdir = req.Workdir
+	}
+
+	user := c.Name
+	if user == "" {
+		user = strconv.FormatUint(uint64(c.UID), 10)
+	}
+	home := c.Home
+	if !filepath.IsAbs(home) {
+		home = "/"
+	}
+	d.Env = []string{"PATH=" + DefaultPath, "HOME=" + home, "USER=" + user, "LOGNAME=" + user}
+	seen := map[string]bool{}
+	for _, kv := range req.Env {
+		name, _, ok := strings.Cut(kv, "=")
+		if !ok || !envName.MatchString(name) {
+			return Decision{}, deny("env-invalid", "environment variable %q must be NAME=VALUE with NAME made of letters, digits and _", kv)
+		}
+		if reservedEnv[name] {
+			return Decision{}, deny("env-reserved", "%s is set by socker from your identity and cannot be given with --env", name)
+		}
+		if seen[name] {
+			return Decision{}, deny("env-twice", "environment variable %s given twice", name)
+		}
+		seen[name] = true
+		d.Env = append(d.Env, kv)
+	}
+	return d, nil
+}
+
+func decideMount(p Policy, unsafeSpec, admin string) (Mount, *Denial) {
+	parts := strings.Split(unsafeSpec, ":")
+	if len(parts) < 2 || len(parts) > 3 {
+		return Mount{}, deny("mount-invalid", "mount %q must be SRC:DST or SRC:DST:ro", unsafeSpec)
+	}
+	m := Mount{Source: parts[0], Target: parts[1]}
+	if len(parts) == 3 {
+		switch parts[2] {
+		case "ro":
+			m.ReadOnly = true
+		case "rw":
+		default:
+			return Mount{}, deny("mount-invalid", "mount %q: option must be ro or rw", unsafeSpec)
+		}
+	}
+	if !filepath.IsAbs(m.Source) || filepath.Clean(m.Source) != m.Source || strings.ContainsAny(m.Source, ",\n") {
+		return Mount{}, deny("mount-source-invalid", "mount source %q must be an absolute, clean path without ',' or newlines", m.Source)
+	}
+	if !underAny(m.Source, p.Config.Mounts.Allow) {
+		return Mount{}, deny("mount-not-allowed", "mount source %q is not under an allowed prefix %v: mounts.allow (%s)", m.Source, p.Config.Mounts.Allow, admin)
+	}
+	if m.Target == "/" || !containerPath(m.Target) || strings.ContainsAny(m.Target, ",\n") {
+		return Mount{}, deny("mount-target-invalid", "mount target %q must be an absolute, clean path other than / and outside /proc, /sys and /dev", m.Target)
+	}
+	return m, nil
+}
+
+// underAny reports whether path is one of the prefixes or beneath one,
+// comparing whole path components ("/scratchy" is not under "/scratch").
+func underAny(path string, prefixes []string) bool {
+	for _, pre := range prefixes {
+		if path == pre || strings.HasPrefix(path, pre+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// containerPath reports whether p is an acceptable path inside the container.
+func containerPath(p string) bool {
+	if !filepath.IsAbs(p) || filepath.Clean(p) != p {
+		return false
+	}
+	for _, bad := range []string{"/proc", "/sys", "/dev"} {
+		if p == bad || strings.HasPrefix(p, bad+"/") {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,316 @@
+package wrapper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
+	"github.com/docker/docker/pkg/stdcopy"
+	"golang.org/x/sys/unix"
+
+	"github.com/sockerhpc/socker/cgroup"
+	"github.com/sockerhpc/socker/security"
+)
+
+// setupTimeout bounds each Docker call before the container runs.
+const setupTimeout = 2 * time.Minute
+
+// launch carries the state of one `socker run` for the audit records.
+type launch struct {
+	start  time.Time
+	cfg    *security.Config
+	audit  *security.AuditLog
+	caller security.Caller
+	host   string
+	req    security.Request
+	dec    security.Decision
+	image  string // image ID, once known
+	cid    string // container ID, once created
+}
+
+func (l *launch) record(event string) security.Record {
+	r := security.Record{
+		Event:       event,
+		UID:         l.caller.UID,
+		GID:         l.caller.GID,
+		Groups:      l.caller.Groups,
+		User:        l.caller.Name,
+		Host:        l.host,
+		PID:         os.Getpid(),
+		Image:       l.req.Image,
+		ImageID:     l.image,
+		Command:     l.req.Command,
+		Version:     Version,
+		ContainerID: l.cid,
+	}
+	if l.dec.Image != "" {
+		r.Image = l.dec.Image
+		r.Mounts = l.dec.Mounts
+		r.Cgroup = l.dec.Task.Parent
+		r.MesosContainerID = l.dec.Task.ContainerID
+	}
+	if l.cfg != nil {
+		r.ConfigHash = l.cfg.Hash
+	}
+	return r
+}
+
+// fail audits a refusal or failure (event "deny" or "error") and prints it.
+func (l *launch) fail(code int, event, reason, msg string) int {
+	if l.audit != nil {
+		r := l.record(event)
+		r.Reason, r.Message = reason, msg
+		if err := l.audit.Write(r); err != nil {
+			msg += "; also failed to audit this: " + err.Error()
+		}
+	}
+	return say(code, msg)
+}
+
+func (l *launch) deny(code int, reason, msg string) int { return l.fail(code, "deny", reason, msg) }
+
+func run(unsafeArgs []string) int {
+	l := &launch{start: time.Now()}
+	caller, setuid, err := security.KernelCaller()
+	if err != nil {
+		return say(ExitConfig, err.Error())
+	}
+	l.caller = caller
+	if !setuid {
+		return say(ExitConfig, notSetuidMessage())
+	}
+	l.host, _ = os.Hostname()
+
+	// Root, briefly: the config, the audit log, the passwd and group files.
+	if l.cfg, err = security.LoadConfig(ConfigPath); err != nil {
+		return say(ExitConfig, err.Error())
+	}
+	if l.audit, err = security.OpenAudit(l.cfg.Audit.Path); err != nil {
+		return say(ExitConfig, err.Error())
+	}
+	l.caller.LookupPasswd("/etc/passwd")
+	denyGroups, err := security.GroupIDs("/etc/group", l.cfg.Users.DenyGroups)
+	if err != nil {
+		return l.fail(ExitConfig, "error", "config", err.Error())
+	}
+
+	// Pure decisions on what the kernel and the caller told us.
+	if l.req, err = ParseRun(unsafeArgs); err != nil {
+		return l.deny(ExitUsage, "usage", err.Error()+" ("+runUsage+")")
+	}
+	mode, err := cgroup.HostMode()
+	if err != nil {
+		return l.fail(ExitUnavailable, "error", "cgroup-unavailable", err.Error())
+	}
+	procCgroup, err := cgroup.ReadProc("self")
+	if err != nil {
+		return l.fail(ExitUnavailable, "error", "cgroup-unavailable", err.Error())
+	}
+	task, cgErr := cgroup.Parse(procCgroup, mode)
+	pol := security.Policy{Config: l.cfg, DenyGroups: denyGroups, ConfigPath: ConfigPath}
+	d, denial := security.Decide(pol, l.caller, task, l.req)
+	if denial != nil {
+		if denial.Reason == "not-in-mesos-cgroup" && cgErr != nil && !errors.Is(cgErr, cgroup.ErrNotMesos) {
+			denial = &security.Denial{Reason: "cgroup-invalid", Msg: "refusing to run: " + cgErr.Error()}
+		}
+		return l.deny(ExitDenied, denial.Reason, denial.Msg)
+	}
+	l.dec = d
+
+	// Open the Docker connections as root, then drop root for good.
+	pool, err := dialPool(connBudget)
+	if err != nil {
+		return l.fail(ExitUnavailable, "error", "docker-unavailable", err.Error())
+	}
+	defer pool.close()
+	if err := security.DropPrivileges(l.caller); err != nil {
+		return l.fail(ExitConfig, "error", "privilege-drop", err.Error())
+	}
+
+	// As the caller from here on.
+	for _, m := range d.Mounts {
+		if err := security.ResolveSource(m.Source); err != nil {
+			return l.deny(ExitDenied, "mount-source", err.Error())
+		}
+	}
+	cli, err := newClient(pool)
+	if err != nil {
+		return l.fail(ExitUnavailable, "error", "docker-unavailable", "creating Docker client: "+err.Error())
+	}
+	defer cli.Close()
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	return l.runContainer(cli, sigs)
+}
+
+// runContainer creates, audits, starts, supervises and removes the container.
+func (l *launch) runContainer(cli *client.Client, sigs chan os.Signal) int {
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+	defer cancel()
+
+	img, err := cli.ImageInspect(ctx, l.dec.Image)
+	if errdefs.IsNotFound(err) {
+		return l.fail(ExitUnavailable, "error", "image-missing", fmt.Sprintf("image %q is allowed but not present on this node (socker never pulls; ask the site admin to load it)", l.dec.Image))
+	}
+	if err != nil {
+		return l.fail(ExitUnavailable, "error", "docker-unavailable", "inspecting image: "+err.Error())
+	}
+	l.image = img.ID
+
+	if s, ok := pending(sigs); ok {
+		return l.fail(128+int(s), "error", "signalled", "stopped by "+s.String()+" before the container was created")
+	}
+	cfg, host := Spec(l.dec, img.ID, os.Getpid())
+	created, err := cli.ContainerCreate(ctx, cfg, host, nil, nil, "")
+	if err != nil {
+		return l.fail(ExitUnavailable, "error", "docker-create", "creating container: "+err.Error())
+	}
+	l.cid = created.ID
+	defer l.remove(cli)
+
+	// Fail closed: nothing starts unless its record is on disk.
+	if err := l.audit.Write(l.record("start")); err != nil {
+		return say(ExitConfig, "refusing to start: "+err.Error())
+	}
+
+	waitC, errC := cli.ContainerWait(ctx, l.cid, container.WaitConditionNextExit)
+	att, err := cli.ContainerAttach(ctx, l.cid, container.AttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
+	if err != nil {
+		return l.fail(ExitUnavailable, "error", "docker-attach", "attaching to container: "+err.Error())
+	}
+	defer att.Close()
+	outDone := make(chan struct{})
+	go func() {
+		stdcopy.StdCopy(os.Stdout, os.Stderr, att.Reader)
+		close(outDone)
+	}()
+	go func() {
+		io.Copy(att.Conn, os.Stdin)
+		att.CloseWrite()
+	}()
+
+	if s, ok := pending(sigs); ok {
+		return l.fail(128+int(s), "error", "signalled", "stopped by "+s.String()+" before the container started")
+	}
+	if err := cli.ContainerStart(ctx, l.cid, container.StartOptions{}); err != nil {
+		return l.fail(ExitUnavailable, "error", "docker-start", "starting container: "+err.Error())
+	}
+	verified, err := verifyPlacement(ctx, cli, l.cid, l.dec.Task)
+	if err != nil {
+		cli.ContainerKill(context.Background(), l.cid, "KILL")
+		return l.fail(ExitUnavailable, "error", "cgroup-escape", "container is not inside the Mesos task cgroup, killed it: "+err.Error())
+	}
+
+	status, err := l.supervise(cli, waitC, errC, sigs)
+	if err != nil {
+		return l.fail(ExitUnavailable, "error", "docker-wait", "waiting for container: "+err.Error())
+	}
+	select {
+	case <-outDone:
+	case <-time.After(10 * time.Second):
+	}
+	r := l.record("exit")
+	r.ExitStatus = &status
+	r.CgroupVerified = &verified
+	ms := time.Since(l.start).Milliseconds()
+	r.DurationMS = &ms
+	if err := l.audit.Write(r); err != nil {
+		say(status, err.Error())
+	}
+	return status
+}
+
+// supervise waits for the container to exit. The first SIGTERM, SIGINT or
+// SIGHUP stops it (SIGTERM, then SIGKILL after the configured grace period);
+// a second one kills it at once.
+func (l *launch) supervise(cli *client.Client, waitC <-chan container.WaitResponse, errC <-chan error, sigs chan os.Signal) (int, error) {
+	stopping := false
+	for {
+		select {
+		case res := <-waitC:
+			if res.Error != nil && res.Error.Message != "" {
+				return 0, errors.New(res.Error.Message)
+			}
+			if res.StatusCode < 0 || res.StatusCode > 255 {
+				return 255, nil
+			}
+			return int(res.StatusCode), nil
+		case err := <-errC:
+			return 0, err
+		case <-sigs:
+			if !stopping {
+				stopping = true
+				grace := l.cfg.Container.StopGraceSeconds
+				go cli.ContainerStop(context.Background(), l.cid, container.StopOptions{Timeout: &grace})
+			} else {
+				go cli.ContainerKill(context.Background(), l.cid, "KILL")
+			}
+		}
+	}
+}
+
+// remove deletes the container whatever happened.
+func (l *launch) remove(cli *client.Client) {
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+	defer cancel()
+	if err := cli.ContainerRemove(ctx, l.cid, container.RemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
+		say(0, "removing container "+l.cid+": "+err.Error())
+	}
+}
+
+// verifyPlacement checks that the container's init process is beneath the
+// Mesos task cgroup. It reads /proc/<pid>/cgroup between two inspections that
+// show the same running process, so a recycled pid cannot fool it. A
+// container that exited before it could be checked is reported as not
+// verified (false, nil): it has nothing left to kill.
+func verifyPlacement(ctx context.Context, cli *client.Client, id string, task cgroup.Task) (bool, error) {
+	before, err := cli.ContainerInspect(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	if before.State == nil || !before.State.Running || before.State.Pid <= 0 {
+		return false, nil
+	}
+	data, readErr := cgroup.ReadProc(strconv.Itoa(before.State.Pid))
+	after, err := cli.ContainerInspect(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	if after.State == nil || !after.State.Running || after.State.Pid != before.State.Pid || after.State.StartedAt != before.State.StartedAt {
+		return false, nil
+	}
+	if readErr != nil {
+		return false, readErr
+	}
+	if err := cgroup.Beneath(task, data); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func pending(sigs chan os.Signal) (syscall.Signal, bool) {
+	select {
+	case s := <-sigs:
+		return s.(syscall.Signal), true
+	default:
+		return 0, false
+	}
+}
+
+// notSetuidMessage explains why setuid root is not in effect.
+func notSetuidMessage() string {
+	if nnp, err := unix.PrctlRetInt(unix.PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0); err == nil && nnp == 1 {
+		return "setuid root is not in effect because no_new_privs is set on this process (Mesos' linux/nnp isolator does this: remove it from the agent's --isolation)"
+	}
+	return "setuid root is not in effect: socker must be installed owned by root with the setuid bit (mode 4755 or 4750), on a filesystem mounted without nosuid"
+}

@@ -1,0 +1,91 @@
+package wrapper
+
+import (
+	"strconv"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/strslice"
+
+	"github.com/sockerhpc/socker/security"
+)
+
+// Labels socker puts on every container it creates. socker gc and admins
+// find containers and their owners by them.
+const (
+	LabelUID        = "socker.uid"
+	LabelGID        = "socker.gid"
+	LabelUser       = "socker.user"
+	LabelCgroup     = "socker.cgroup"
+	LabelMesosID    = "socker.mesos-container-id"
+	LabelImage      = "socker.image"
+	LabelWrapperPID = "socker.wrapper-pid"
+)
+
+// Spec builds the container configuration from zero values: every field set
+// here is on purpose, nothing comes from the caller except through the
+// Decision, and no caller string becomes a daemon option. imageID pins the
+// image the policy check resolved, so a re-tag cannot swap it.
+func Spec(d security.Decision, imageID string, wrapperPID int) (*container.Config, *container.HostConfig) {
+	uid := strconv.FormatUint(uint64(d.Caller.UID), 10)
+	gid := strconv.FormatUint(uint64(d.Caller.GID), 10)
+	groups := []string{}
+	for _, g := range d.Caller.Groups {
+		groups = append(groups, strconv.FormatUint(uint64(g), 10))
+	}
+	user := d.Caller.Name
+	if user == "" {
+		user = uid
+	}
+	cfg := &container.Config{
+		Image:        imageID,
+		User:         uid + ":" + gid,
+		Env:          d.Env,
+		Cmd:          strslice.StrSlice(d.Command),
+		Entrypoint:   strslice.StrSlice{}, // empty, not nil: the image's entrypoint is not used
+		WorkingDir:   d.Workdir,
+		AttachStdin:  true,
+		AttachStdout: true,
+		AttachStderr: true,
+		OpenStdin:    true,
+		StdinOnce:    true,
+		Labels: map[string]string{
+			LabelUID:        uid,
+			LabelGID:        gid,
+			LabelUser:       user,
+			LabelCgroup:     d.Task.Parent,
+			LabelMesosID:    d.Task.ContainerID,
+			LabelImage:      d.Image,
+			LabelWrapperPID: strconv.Itoa(wrapperPID),
+		},
+	}
+	init := true
+	pids := d.PidsLimit
+	host := &container.HostConfig{
+		NetworkMode: container.NetworkMode(d.Network),
+		IpcMode:     "private",
+		GroupAdd:    groups,
+		CapDrop:     strslice.StrSlice{"ALL"},
+		SecurityOpt: []string{"no-new-privileges:true"},
+		Privileged:  false,
+		Init:        &init,
+		LogConfig:   container.LogConfig{Type: "none"},
+		Resources: container.Resources{
+			CgroupParent: d.Task.Parent,
+			PidsLimit:    &pids,
+		},
+	}
+	for _, m := range d.Mounts {
+		host.Mounts = append(host.Mounts, mount.Mount{
+			Type:     mount.TypeBind,
+			Source:   m.Source,
+			Target:   m.Target,
+			ReadOnly: m.ReadOnly,
+			BindOptions: &mount.BindOptions{
+				Propagation:  mount.PropagationRPrivate,
+				NonRecursive: true,
+			},
+		})
+	}
+	return cfg, host
+}
