@@ -54,7 +54,7 @@ const maxCgroupFile = 64 << 10
 var knownV1 = map[string]bool{
 	"cpu": true, "cpuacct": true, "cpuset": true, "memory": true, "devices": true,
 	"freezer": true, "net_cls": true, "net_prio": true, "blkio": true,
-	"perf_event": true, "hugetlb": true, "pids": true, "rdma": true, "misc": true,
+	"perf_event": true, "hugetlb": true, "pids": true, "rdma": true, "misc": true, "debug": true,
 }
 
 // A Mesos container id is a UUID as the Mesos agent generates them.
