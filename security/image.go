@@ -15,11 +15,17 @@ const maxImageRef = 255
 // ("repo@sha256:…"). Image IDs, names that look like options, invalid UTF-8
 // and anything the reference grammar rejects are errors.
 func NormalizeImage(unsafeRef string) (string, error) {
-	if unsafeRef == "" || len(unsafeRef) > maxImageRef || !utf8.ValidString(unsafeRef) {
+	// The grammar is printable ASCII; checking first also keeps the caller's
+	// control characters out of the parser's error text (one-line messages).
+	if unsafeRef == "" || len(unsafeRef) > maxImageRef || !utf8.ValidString(unsafeRef) ||
+		strings.ContainsFunc(unsafeRef, func(r rune) bool { return r <= ' ' || r > '~' }) {
 		return "", fmt.Errorf("invalid image reference %q", unsafeRef)
 	}
 	if strings.HasPrefix(unsafeRef, "-") {
 		return "", fmt.Errorf("invalid image reference %q: looks like an option", unsafeRef)
+	}
+	if strings.HasPrefix(unsafeRef, "sha256:") {
+		return "", fmt.Errorf("invalid image reference %q: looks like an image ID", unsafeRef)
 	}
 	named, err := reference.ParseNormalizedNamed(unsafeRef)
 	if err != nil {
@@ -28,5 +34,8 @@ func NormalizeImage(unsafeRef string) (string, error) {
 	if _, ok := named.(reference.Digested); !ok {
 		named = reference.TagNameOnly(named)
 	}
-	return named.String(), nil
+	if out := named.String(); len(out) <= maxImageRef {
+		return out, nil
+	}
+	return "", fmt.Errorf("invalid image reference %q: longer than %d characters once normalized", unsafeRef, maxImageRef)
 }

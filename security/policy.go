@@ -105,6 +105,9 @@ func Decide(p Policy, c Caller, task cgroup.Task, req Request) (Decision, *Denia
 		return Decision{}, deny("not-in-mesos-cgroup", "not inside a Mesos task cgroup: socker runs only as part of a Mesos task")
 	}
 
+	if !utf8.ValidString(req.Workdir) {
+		return Decision{}, deny("invalid-utf8", "argument %q is not valid UTF-8", req.Workdir)
+	}
 	size := len(req.Image) + len(req.Workdir)
 	for _, s := range slices.Concat(req.Mounts, req.Env, req.Command) {
 		size += len(s) + 1

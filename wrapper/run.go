@@ -1,6 +1,7 @@
 package wrapper
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -269,33 +271,69 @@ func (l *launch) remove(cli *client.Client) {
 }
 
 // verifyPlacement checks that the container's init process is beneath the
-// Mesos task cgroup. It reads /proc/<pid>/cgroup between two inspections that
-// show the same running process, so a recycled pid cannot fool it. A
-// container that exited before it could be checked is reported as not
-// verified (false, nil): it has nothing left to kill.
+// Mesos task cgroup. It pins the process with a pidfd, reads
+// /proc/<pid>/cgroup, then reads /proc/<pid>/stat and checks the pidfd still
+// names a process: if so, the pid was not recycled, and if that process had
+// not begun to exit (PF_EXITING is set before an exiting task leaves its v1
+// cgroups and is never cleared), the cgroup text read was its own. A container
+// that exited before it could be checked is reported as not verified
+// (false, nil): it has nothing left to kill, and runc placed it at start.
 func verifyPlacement(ctx context.Context, cli *client.Client, id string, task cgroup.Task) (bool, error) {
-	before, err := cli.ContainerInspect(ctx, id)
+	ins, err := cli.ContainerInspect(ctx, id)
 	if err != nil {
 		return false, err
 	}
-	if before.State == nil || !before.State.Running || before.State.Pid <= 0 {
+	if ins.State == nil || !ins.State.Running || ins.State.Pid <= 0 {
 		return false, nil
 	}
-	data, readErr := cgroup.ReadProc(strconv.Itoa(before.State.Pid))
-	after, err := cli.ContainerInspect(ctx, id)
-	if err != nil {
-		return false, err
+	pid := strconv.Itoa(ins.State.Pid)
+	pidfd, err := unix.PidfdOpen(ins.State.Pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return false, nil
 	}
-	if after.State == nil || !after.State.Running || after.State.Pid != before.State.Pid || after.State.StartedAt != before.State.StartedAt {
+	if err != nil {
+		return false, fmt.Errorf("pidfd_open %s: %w", pid, err)
+	}
+	defer unix.Close(pidfd)
+	data, readErr := cgroup.ReadProc(pid)
+	exiting, statErr := exitingProc(pid)
+	if err := unix.PidfdSendSignal(pidfd, 0, nil, 0); errors.Is(err, unix.ESRCH) || exiting {
 		return false, nil
 	}
 	if readErr != nil {
 		return false, readErr
 	}
+	if statErr != nil {
+		return false, statErr
+	}
 	if err := cgroup.Beneath(task, data); err != nil {
 		return false, err
 	}
 	return true, nil
+}
+
+// exitingProc reports whether process pid has begun to exit (PF_EXITING in
+// /proc/<pid>/stat, or a zombie or dead state).
+func exitingProc(pid string) (bool, error) {
+	data, err := os.ReadFile("/proc/" + pid + "/stat")
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ESRCH) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	// Fields after the command name, which may itself contain ") ".
+	i := bytes.LastIndexByte(data, ')')
+	f := strings.Fields(string(data[i+1:]))
+	if i < 0 || len(f) < 7 {
+		return false, fmt.Errorf("malformed /proc/%s/stat", pid)
+	}
+	const pfExiting = 0x4
+	flags, err := strconv.ParseUint(f[6], 10, 64)
+	if err != nil {
+		return false, fmt.Errorf("malformed /proc/%s/stat", pid)
+	}
+	return f[0] == "Z" || f[0] == "X" || flags&pfExiting != 0, nil
 }
 
 func pending(sigs chan os.Signal) (syscall.Signal, bool) {

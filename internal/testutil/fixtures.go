@@ -1,0 +1,277 @@
+package testutil
+
+import (
+	"bytes"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/containerd/cgroups/v3/cgroup1"
+	"github.com/containerd/cgroups/v3/cgroup2"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/sockerhpc/socker/cgroup"
+)
+
+// Prerequisites returns an error naming the first thing the root tiers need
+// that this machine lacks. Root tests call it and fail (never skip) on error.
+func Prerequisites(image string) error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("root tests must run as root (euid is %d)", os.Geteuid())
+	}
+	for _, tool := range []string{"docker", "setpriv", "useradd", "groupadd", "usermod"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%s not found: run scripts/setup.sh", tool)
+		}
+	}
+	if out, err := exec.Command("docker", "image", "inspect", image).CombinedOutput(); err != nil {
+		return fmt.Errorf("docker image %s unavailable (run scripts/setup.sh): %s", image, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// User is a real Unix account created for tests.
+type User struct {
+	Name   string
+	UID    uint32
+	GID    uint32
+	Groups []uint32 // all groups, as `id -G` prints them (primary first)
+}
+
+// EnsureUser creates (if missing) user name with its own primary group and
+// the given supplementary groups, which are created too.
+func EnsureUser(name string, groups ...string) (User, error) {
+	for _, g := range groups {
+		if out, err := exec.Command("groupadd", "-f", g).CombinedOutput(); err != nil {
+			return User{}, fmt.Errorf("groupadd %s: %v: %s", g, err, out)
+		}
+	}
+	if exec.Command("id", "-u", name).Run() != nil {
+		args := []string{"-m", "-U", "-s", "/bin/sh"}
+		if len(groups) > 0 {
+			args = append(args, "-G", strings.Join(groups, ","))
+		}
+		if out, err := exec.Command("useradd", append(args, name)...).CombinedOutput(); err != nil {
+			return User{}, fmt.Errorf("useradd %s: %v: %s", name, err, out)
+		}
+	} else if len(groups) > 0 {
+		if out, err := exec.Command("usermod", "-aG", strings.Join(groups, ","), name).CombinedOutput(); err != nil {
+			return User{}, fmt.Errorf("usermod %s: %v: %s", name, err, out)
+		}
+	}
+	return LookupUser(name)
+}
+
+// LookupUser reads an account's ids with id(1).
+func LookupUser(name string) (User, error) {
+	u := User{Name: name}
+	read := func(flag string) ([]uint32, error) {
+		out, err := exec.Command("id", flag, name).Output()
+		if err != nil {
+			return nil, fmt.Errorf("id %s %s: %v", flag, name, err)
+		}
+		var ids []uint32
+		for _, f := range strings.Fields(string(out)) {
+			n, err := strconv.ParseUint(f, 10, 32)
+			if err != nil {
+				return nil, err
+			}
+			ids = append(ids, uint32(n))
+		}
+		return ids, nil
+	}
+	ids, err := read("-u")
+	if err != nil {
+		return u, err
+	}
+	u.UID = ids[0]
+	if ids, err = read("-g"); err != nil {
+		return u, err
+	}
+	u.GID = ids[0]
+	u.Groups, err = read("-G")
+	return u, err
+}
+
+// TaskCgroup is a cgroup laid out like the Mesos cgroups isolator's
+// (cgroups/cpu, cgroups/mem): /mesos/<uuid> in the cpu, cpuacct, memory and
+// freezer hierarchies on v1, or /mesos/<uuid> with the task in /leaf on v2.
+type TaskCgroup struct {
+	ID    string // the Mesos container id (a UUID)
+	Path  string // "/mesos/<id>"
+	Mode  cgroup.Mode
+	procs []string // cgroup.procs files a task process is written to
+}
+
+// mesosControllers are the v1 hierarchies a Mesos 1.12 agent with
+// --isolation=cgroups/cpu,cgroups/mem puts a task in.
+var mesosControllers = map[cgroup1.Name]bool{
+	cgroup1.Cpu: true, cgroup1.Cpuacct: true, cgroup1.Memory: true, cgroup1.Freezer: true,
+}
+
+// NewTaskCgroup creates a task cgroup with a memory limit in bytes.
+func NewTaskCgroup(memLimit int64) (*TaskCgroup, error) {
+	mode, err := cgroup.HostMode()
+	if err != nil {
+		return nil, err
+	}
+	id := NewUUID()
+	t := &TaskCgroup{ID: id, Path: "/mesos/" + id, Mode: mode}
+	if mode == cgroup.V2 {
+		// Mesos enables the controllers it isolates for its subtree.
+		if err := os.MkdirAll("/sys/fs/cgroup/mesos", 0o755); err != nil {
+			return nil, err
+		}
+		os.WriteFile("/sys/fs/cgroup/cgroup.subtree_control", []byte("+memory +pids +cpu"), 0)
+		os.WriteFile("/sys/fs/cgroup/mesos/cgroup.subtree_control", []byte("+memory +pids +cpu"), 0)
+		m, err := cgroup2.NewManager("/sys/fs/cgroup", t.Path, &cgroup2.Resources{Memory: &cgroup2.Memory{Max: &memLimit}})
+		if err != nil {
+			return nil, fmt.Errorf("creating v2 task cgroup: %w", err)
+		}
+		if _, err := m.NewChild("leaf", nil); err != nil {
+			return nil, fmt.Errorf("creating v2 leaf cgroup: %w", err)
+		}
+		t.procs = []string{filepath.Join("/sys/fs/cgroup", t.Path, "leaf", "cgroup.procs")}
+		return t, nil
+	}
+	hier := func() ([]cgroup1.Subsystem, error) {
+		all, err := cgroup1.Default()
+		if err != nil {
+			return nil, err
+		}
+		var subs []cgroup1.Subsystem
+		for _, s := range all {
+			if mesosControllers[s.Name()] {
+				subs = append(subs, s)
+			}
+		}
+		return subs, nil
+	}
+	cg, err := cgroup1.New(cgroup1.StaticPath(t.Path), &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &memLimit}}, cgroup1.WithHiearchy(hier))
+	if err != nil {
+		return nil, fmt.Errorf("creating v1 task cgroup: %w", err)
+	}
+	subs, _ := hier()
+	_ = cg
+	for _, s := range subs {
+		t.procs = append(t.procs, filepath.Join("/sys/fs/cgroup", string(s.Name()), t.Path, "cgroup.procs"))
+	}
+	return t, nil
+}
+
+// Command returns a command that, started as root, moves itself into the
+// task cgroup and then execs argv as user (setpriv --init-groups: the user's
+// real groups), as a Mesos agent with --switch_user launches a task. A nil
+// user keeps root.
+func (t *TaskCgroup) Command(user *User, argv ...string) *exec.Cmd {
+	script := `for f in ` + strings.Join(t.procs, " ") + `; do echo $$ > "$f" || exit 125; done; exec "$@"`
+	args := []string{"-c", script, "sh"}
+	if user != nil {
+		args = append(args, "setpriv", "--reuid="+user.Name, "--regid="+user.Name, "--init-groups", "--")
+	}
+	return exec.Command("/bin/sh", append(args, argv...)...)
+}
+
+// AsUserOutside returns a command that runs argv as user without entering
+// any task cgroup (a login shell, cron, ...).
+func AsUserOutside(user User, argv ...string) *exec.Cmd {
+	return exec.Command("setpriv", append([]string{"--reuid=" + user.Name, "--regid=" + user.Name, "--init-groups", "--"}, argv...)...)
+}
+
+// Close removes the task cgroup and whatever Docker created beneath it, in
+// every hierarchy, as a Mesos agent and socker gc would.
+func (t *TaskCgroup) Close() error {
+	var roots []string
+	if t.Mode == cgroup.V2 {
+		roots = []string{"/sys/fs/cgroup"}
+	} else {
+		ents, _ := os.ReadDir("/sys/fs/cgroup")
+		for _, e := range ents {
+			roots = append(roots, filepath.Join("/sys/fs/cgroup", e.Name()))
+		}
+	}
+	var last error
+	for _, r := range roots {
+		dir := filepath.Join(r, t.Path)
+		for try := 0; try < 50; try++ {
+			if last = removeTree(dir); last == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return last
+}
+
+// removeTree rmdirs a cgroup directory bottom-up (cgroupfs has no unlink).
+func removeTree(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			if err := removeTree(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	if err := os.Remove(dir); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return nil
+}
+
+// NewUUID returns a random lowercase UUID, like Mesos container ids.
+func NewUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// RepoRoot returns the root of this module's source tree.
+func RepoRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("not inside the socker module")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// InstallSocker builds cmd/socker with configPath compiled in, the way
+// `make build CONFIG=...` does, and installs it in dir owned by root with mode
+// 4755. It returns the binary's path.
+func InstallSocker(dir, configPath string) (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "socker")
+	cmd := exec.Command("make", "-s", "-C", root, "build", "CONFIG="+configPath, "OUT="+bin)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("building socker: %v: %s", err, buf.String())
+	}
+	if err := os.Chown(bin, 0, 0); err != nil {
+		return "", err
+	}
+	if err := os.Chmod(bin, 0o755|os.ModeSetuid); err != nil {
+		return "", err
+	}
+	return bin, nil
+}

@@ -1,0 +1,404 @@
+package security
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+)
+
+// exampleConfig is the site config used throughout the package's tests.
+const exampleConfig = `[images]
+allow = ["socker-test/tiny:1"]
+[mounts]
+allow = ["/scratch", "/home"]
+[users]
+min_uid = 1000
+deny_groups = ["docker", "sudo", "disk", "adm"]
+[container]
+network = "none"
+pids_limit = 4096
+[audit]
+path = "/var/log/socker/audit.log"
+`
+
+var hashRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
+// mustParse parses a config the test expects to be valid.
+func mustParse(t testing.TB, s string) *Config {
+	t.Helper()
+	cfg, err := ParseConfig([]byte(s))
+	if err != nil {
+		t.Fatalf("ParseConfig: %v", err)
+	}
+	return cfg
+}
+
+// printableLine reports whether msg is non-empty, valid UTF-8 and free of control
+// characters (newlines, carriage returns, terminal escapes).
+func printableLine(msg string) bool {
+	return msg != "" && utf8.ValidString(msg) && !strings.ContainsFunc(msg, unicode.IsControl)
+}
+
+// oneLineErr fails the test if err's message is empty or spans lines.
+func oneLineErr(t testing.TB, err error) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("got no error")
+	}
+	if msg := err.Error(); !printableLine(msg) {
+		t.Errorf("error message is not one printable line: %q", msg)
+	}
+}
+
+func TestParseConfigExample(t *testing.T) {
+	cfg := mustParse(t, exampleConfig)
+	want := Config{
+		Images:    ImagesConfig{Allow: []string{"docker.io/socker-test/tiny:1"}},
+		Mounts:    MountsConfig{Allow: []string{"/scratch", "/home"}},
+		Users:     UsersConfig{MinUID: 1000, DenyGroups: []string{"docker", "sudo", "disk", "adm"}},
+		Container: ContainerConfig{Network: "none", PidsLimit: 4096, StopGraceSeconds: 10},
+		Audit:     AuditConfig{Path: "/var/log/socker/audit.log"},
+	}
+	got := *cfg
+	got.Hash = ""
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ParseConfig(example):\n got %+v\nwant %+v", got, want)
+	}
+	if !hashRE.MatchString(cfg.Hash) {
+		t.Errorf("Hash = %q, want sha256:<64 hex>", cfg.Hash)
+	}
+}
+
+func TestParseConfigDefaults(t *testing.T) {
+	tests := []struct {
+		name string
+		toml string
+		want Config
+	}{
+		{
+			name: "empty file gives all defaults",
+			toml: "",
+			want: DefaultConfig(),
+		},
+		{
+			name: "only images and mounts: users, container and audit defaulted",
+			toml: "[images]\nallow = [\"ubuntu\"]\n[mounts]\nallow = [\"/scratch\"]\n",
+			want: func() Config {
+				c := DefaultConfig()
+				c.Images.Allow = []string{"docker.io/library/ubuntu:latest"}
+				c.Mounts.Allow = []string{"/scratch"}
+				return c
+			}(),
+		},
+		{
+			name: "table present but keys omitted",
+			toml: "[users]\n[container]\n[audit]\n",
+			want: DefaultConfig(),
+		},
+		{
+			name: "deny_groups given replaces the default list",
+			toml: "[users]\ndeny_groups = [\"docker\"]\n",
+			want: func() Config {
+				c := DefaultConfig()
+				c.Users.DenyGroups = []string{"docker"}
+				return c
+			}(),
+		},
+		{
+			name: "network host and stop_grace_seconds 0 accepted",
+			toml: "[container]\nnetwork = \"host\"\nstop_grace_seconds = 0\n",
+			want: func() Config {
+				c := DefaultConfig()
+				c.Container.Network = "host"
+				c.Container.StopGraceSeconds = 0
+				return c
+			}(),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := mustParse(t, tt.toml)
+			got := *cfg
+			got.Hash = ""
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+	// The specific defaults the README promises.
+	d := mustParse(t, "")
+	if d.Container.Network != "none" || d.Container.PidsLimit != 4096 || d.Container.StopGraceSeconds != 10 ||
+		d.Users.MinUID != 1000 || d.Audit.Path != "/var/log/socker/audit.log" {
+		t.Errorf("defaults = %+v", d)
+	}
+	if len(d.Images.Allow) != 0 || len(d.Mounts.Allow) != 0 {
+		t.Errorf("defaults allow something: images %v, mounts %v", d.Images.Allow, d.Mounts.Allow)
+	}
+}
+
+func TestParseConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		toml string
+		want string // substring of the error
+	}{
+		{"unknown top-level key", "debug = true\n", `unknown key "debug"`},
+		{"unknown top-level table", "[docker]\nsocket = \"/x\"\n", "unknown key"},
+		{"unknown nested key images.pull", "[images]\npull = true\n", `unknown key "images.pull"`},
+		{"unknown nested key users.allow_root", "[users]\nallow_root = true\n", `unknown key "users.allow_root"`},
+		{"misspelled key container.pid_limit", "[container]\npid_limit = 10\n", `unknown key "container.pid_limit"`},
+		{"wrong type min_uid string", "[users]\nmin_uid = \"1000\"\n", "parsing TOML"},
+		{"wrong type allow not a list", "[images]\nallow = \"ubuntu\"\n", "parsing TOML"},
+		{"wrong type network int", "[container]\nnetwork = 1\n", "parsing TOML"},
+		{"wrong type images is a string", "images = \"ubuntu\"\n", "parsing TOML"},
+		{"negative min_uid", "[users]\nmin_uid = -1\n", "parsing TOML"},
+		{"min_uid overflows uint32", "[users]\nmin_uid = 4294967296\n", "parsing TOML"},
+		{"invalid image ref uppercase", "[images]\nallow = [\"UBUNTU\"]\n", "images.allow"},
+		{"invalid image ref option", "[images]\nallow = [\"--privileged\"]\n", "images.allow"},
+		{"invalid image ref empty", "[images]\nallow = [\"\"]\n", "images.allow"},
+		{"invalid image ref with escaped newline", "[images]\nallow = [\"A\\n{\\\"event\\\":\\\"start\\\"}\"]\n", "images.allow"},
+		{"invalid image ref with terminal escape", "[images]\nallow = [\"A\\u001b[2J\"]\n", "images.allow"},
+		{"invalid image ref image id", "[images]\nallow = [\"sha256:" + strings.Repeat("ab", 32) + "\"]\n", "images.allow"},
+		{"relative mount prefix", "[mounts]\nallow = [\"scratch\"]\n", "mounts.allow"},
+		{"unclean mount prefix trailing slash", "[mounts]\nallow = [\"/scratch/\"]\n", "mounts.allow"},
+		{"unclean mount prefix dotdot", "[mounts]\nallow = [\"/scratch/../etc\"]\n", "mounts.allow"},
+		{"unclean mount prefix double slash", "[mounts]\nallow = [\"//scratch\"]\n", "mounts.allow"},
+		{"root mount prefix", "[mounts]\nallow = [\"/\"]\n", "mounts.allow"},
+		{"empty mount prefix", "[mounts]\nallow = [\"\"]\n", "mounts.allow"},
+		{"min_uid 0", "[users]\nmin_uid = 0\n", "users.min_uid"},
+		{"deny group empty", "[users]\ndeny_groups = [\"\"]\n", "users.deny_groups"},
+		{"deny group with colon", "[users]\ndeny_groups = [\"a:b\"]\n", "users.deny_groups"},
+		{"network bridge", "[container]\nnetwork = \"bridge\"\n", "container.network"},
+		{"network empty", "[container]\nnetwork = \"\"\n", "container.network"},
+		{"network container:x", "[container]\nnetwork = \"container:x\"\n", "container.network"},
+		{"pids_limit 0", "[container]\npids_limit = 0\n", "container.pids_limit"},
+		{"pids_limit negative", "[container]\npids_limit = -1\n", "container.pids_limit"},
+		{"stop_grace_seconds negative", "[container]\nstop_grace_seconds = -1\n", "container.stop_grace_seconds"},
+		{"stop_grace_seconds too large", "[container]\nstop_grace_seconds = 3601\n", "container.stop_grace_seconds"},
+		{"relative audit path", "[audit]\npath = \"audit.log\"\n", "audit.path"},
+		{"unclean audit path", "[audit]\npath = \"/var/log/../log/socker/audit.log\"\n", "audit.path"},
+		{"empty audit path", "[audit]\npath = \"\"\n", "audit.path"},
+		{"NUL byte", exampleConfig + "\x00", "NUL"},
+		{"NUL byte inside a string", "[audit]\npath = \"/var/log/a\x00b\"\n", "NUL"},
+		{"malformed TOML unterminated array", "[images]\nallow = [\n", "parsing TOML"},
+		{"malformed TOML unterminated table", "[images\n", "parsing TOML"},
+		{"malformed TOML duplicate key", "[users]\nmin_uid = 1000\nmin_uid = 2000\n", "parsing TOML"},
+		{"malformed TOML duplicate table", "[users]\n[users]\n", "parsing TOML"},
+		{"malformed TOML multi-line error", "[images]\nallow = [\"a\",\n\n\n\"b\" \"c\"]\n", "parsing TOML"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := ParseConfig([]byte(tt.toml))
+			if err == nil {
+				t.Fatalf("ParseConfig(%q) = %+v, want error containing %q", tt.toml, cfg, tt.want)
+			}
+			if cfg != nil {
+				t.Errorf("ParseConfig returned a config with the error: %+v", cfg)
+			}
+			oneLineErr(t, err)
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseConfigHash(t *testing.T) {
+	a := mustParse(t, exampleConfig)
+	b := mustParse(t, exampleConfig)
+	c := mustParse(t, exampleConfig+"# a comment changes the bytes, not the meaning\n")
+	for _, h := range []string{a.Hash, c.Hash} {
+		if !hashRE.MatchString(h) {
+			t.Errorf("Hash = %q, want sha256:<64 hex>", h)
+		}
+	}
+	if a.Hash != b.Hash {
+		t.Errorf("same bytes, different hashes: %s, %s", a.Hash, b.Hash)
+	}
+	if a.Hash == c.Hash {
+		t.Errorf("different bytes, same hash %s", a.Hash)
+	}
+	// sha256 of the exact bytes.
+	if got, want := a.Hash, "sha256:"+sha256Hex([]byte(exampleConfig)); got != want {
+		t.Errorf("Hash = %s, want %s", got, want)
+	}
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// writeConfig writes data to a new file in a temp dir with the given mode.
+func writeConfig(t *testing.T, data string, mode os.FileMode) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "socker.toml")
+	if err := os.WriteFile(p, []byte(data), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil { // umask-proof
+		t.Fatal(err)
+	}
+	return p
+}
+
+// notRootOwned makes sure p is not owned by root: as root it is given to
+// nobody (65534); as any other user it already belongs to that user.
+func notRootOwned(t *testing.T, p string) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		if err := os.Chown(p, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(p, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Uid == 0 {
+		t.Fatalf("%s is still owned by root", p)
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	const ownerMsg = "must be owned by root and not writable by group or others"
+	asRoot := os.Geteuid() == 0
+
+	t.Run("symlink refused", func(t *testing.T) {
+		target := writeConfig(t, exampleConfig, 0o644)
+		link := filepath.Join(t.TempDir(), "link.toml")
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := LoadConfig(link)
+		if err == nil {
+			t.Fatalf("LoadConfig(symlink) = %+v, want error", cfg)
+		}
+		oneLineErr(t, err)
+		if !strings.Contains(err.Error(), "symlink") || !strings.Contains(err.Error(), link) {
+			t.Errorf("error %q should mention symlink and %s", err, link)
+		}
+	})
+
+	t.Run("file not owned by root refused", func(t *testing.T) {
+		p := writeConfig(t, exampleConfig, 0o644)
+		notRootOwned(t, p)
+		cfg, err := LoadConfig(p)
+		if err == nil {
+			t.Fatalf("LoadConfig = %+v, want error", cfg)
+		}
+		oneLineErr(t, err)
+		if !strings.Contains(err.Error(), ownerMsg) || !strings.Contains(err.Error(), p) {
+			t.Errorf("error %q should contain %q and the path", err, ownerMsg)
+		}
+	})
+
+	t.Run("group-writable file refused", func(t *testing.T) {
+		p := writeConfig(t, exampleConfig, 0o664)
+		_, err := LoadConfig(p)
+		if err == nil || !strings.Contains(err.Error(), ownerMsg) {
+			t.Errorf("LoadConfig(mode 0664) error = %v, want %q", err, ownerMsg)
+		}
+	})
+
+	t.Run("world-writable file refused", func(t *testing.T) {
+		p := writeConfig(t, exampleConfig, 0o646)
+		_, err := LoadConfig(p)
+		if err == nil || !strings.Contains(err.Error(), ownerMsg) {
+			t.Errorf("LoadConfig(mode 0646) error = %v, want %q", err, ownerMsg)
+		}
+	})
+
+	t.Run("missing file names the path", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "nope", "socker.toml")
+		_, err := LoadConfig(p)
+		if err == nil {
+			t.Fatal("LoadConfig(missing) succeeded")
+		}
+		oneLineErr(t, err)
+		if !strings.Contains(err.Error(), p) {
+			t.Errorf("error %q does not name %s", err, p)
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("error %q does not wrap ENOENT", err)
+		}
+	})
+
+	t.Run("directory refused", func(t *testing.T) {
+		p := t.TempDir()
+		_, err := LoadConfig(p)
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("LoadConfig(dir) error = %v, want not a regular file", err)
+		}
+	})
+
+	t.Run("fifo refused without blocking", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "fifo")
+		if err := syscall.Mkfifo(p, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadConfig(p)
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("LoadConfig(fifo) error = %v, want not a regular file", err)
+		}
+	})
+
+	// A root-owned 0644 file loads as root; as any other user the same file
+	// is owned by that user and must be refused.
+	t.Run("root-owned 0644 file loads only when owned by root", func(t *testing.T) {
+		p := writeConfig(t, exampleConfig, 0o644)
+		cfg, err := LoadConfig(p)
+		if !asRoot {
+			if err == nil || !strings.Contains(err.Error(), ownerMsg) {
+				t.Fatalf("LoadConfig(own file, uid %d) error = %v, want %q", os.Geteuid(), err, ownerMsg)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("LoadConfig: %v", err)
+		}
+		if want := mustParse(t, exampleConfig); !reflect.DeepEqual(cfg, want) {
+			t.Errorf("LoadConfig = %+v, want %+v", cfg, want)
+		}
+	})
+
+	t.Run("invalid content names the path", func(t *testing.T) {
+		p := writeConfig(t, "[images]\npull = true\n", 0o644)
+		_, err := LoadConfig(p)
+		if err == nil {
+			t.Fatal("LoadConfig succeeded")
+		}
+		oneLineErr(t, err)
+		want := "unknown key"
+		if !asRoot {
+			want = ownerMsg // ownership is checked before content
+		}
+		if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), p) {
+			t.Errorf("error %q should contain %q and %s", err, want, p)
+		}
+	})
+
+	t.Run("file larger than 1 MiB refused", func(t *testing.T) {
+		big := exampleConfig + "#" + string(bytes.Repeat([]byte("x"), maxConfigSize)) + "\n"
+		p := writeConfig(t, big, 0o644)
+		_, err := LoadConfig(p)
+		want := "larger than"
+		if !asRoot {
+			want = ownerMsg
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("LoadConfig(big) error = %v, want %q", err, want)
+		}
+	})
+}
