@@ -26,10 +26,8 @@ test: ## unit tests: no root, no Docker
 integration: ## root tests: real dockerd, setuid binary, users, cgroups (as root)
 	$(GO) test -tags integration -count=1 -timeout 30m -v ./test/integration/
 
-test-all: ## the README's test command: set up this machine, then every tier (as root)
-	scripts/setup.sh
-	$(MAKE) check
-	$(MAKE) integration
+test-all: ## the README's test command (scripts/test.sh): set up this machine, then every tier (as root)
+	scripts/test.sh
 
 check: fmt vet deps-check test ## formatting, vet, dependency fences, unit tests
 
@@ -50,10 +48,8 @@ install: build ## install socker setuid root into $(PREFIX)/bin and the example 
 	[ -e $(CONFIG) ] || install -o root -g root -m 0644 packaging/socker.toml $(CONFIG)
 	install -d -o root -g root -m 0700 /var/log/socker
 
-demo: ## the README's main job: set up this machine and run a container as the demo user (as root)
-	scripts/setup.sh
-	$(MAKE) install
-	scripts/demo.sh
+demo: ## the README's main job (scripts/quickstart.sh): set up, install, run a container as the demo user (as root)
+	scripts/quickstart.sh
 
 bench: ## launch benchmark: socker run vs docker run --rm, side by side (as root)
 	$(GO) run ./test/bench -image $(IMAGE)

@@ -182,7 +182,7 @@ func (c *Config) validate() error {
 }
 
 func oneLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
 		return s[:i]
 	}
 	return s

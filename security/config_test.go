@@ -44,10 +44,15 @@ func mustParse(t testing.TB, s string) *Config {
 	return cfg
 }
 
-// printableLine reports whether msg is non-empty, valid UTF-8 and free of control
-// characters (newlines, carriage returns, terminal escapes).
+// isOneLine reports whether msg is non-empty valid UTF-8 without a line break.
+func isOneLine(msg string) bool {
+	return msg != "" && utf8.ValidString(msg) && !strings.ContainsAny(msg, "\n\r")
+}
+
+// printableLine is stricter, for messages that can carry the caller's input:
+// no control characters at all (line breaks, terminal escapes, NUL).
 func printableLine(msg string) bool {
-	return msg != "" && utf8.ValidString(msg) && !strings.ContainsFunc(msg, unicode.IsControl)
+	return isOneLine(msg) && !strings.ContainsFunc(msg, unicode.IsControl)
 }
 
 // oneLineErr fails the test if err's message is empty or spans lines.
@@ -56,8 +61,8 @@ func oneLineErr(t testing.TB, err error) {
 	if err == nil {
 		t.Fatal("got no error")
 	}
-	if msg := err.Error(); !printableLine(msg) {
-		t.Errorf("error message is not one printable line: %q", msg)
+	if msg := err.Error(); !isOneLine(msg) {
+		t.Errorf("error message is not one line: %q", msg)
 	}
 }
 
@@ -195,6 +200,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"malformed TOML unterminated table", "[images\n", "parsing TOML"},
 		{"malformed TOML duplicate key", "[users]\nmin_uid = 1000\nmin_uid = 2000\n", "parsing TOML"},
 		{"malformed TOML duplicate table", "[users]\n[users]\n", "parsing TOML"},
+		{"malformed TOML number before CRLF (parser echoes the CR)", "[users]\r\nmin_uid = 0b\r\n", "parsing TOML"},
+		{"malformed TOML control character", "[users]\nmin_uid = 1\x1b[2J\n", "parsing TOML"},
 		{"malformed TOML multi-line error", "[images]\nallow = [\"a\",\n\n\n\"b\" \"c\"]\n", "parsing TOML"},
 	}
 	for _, tt := range tests {
