@@ -73,8 +73,8 @@ const maxConfigSize = 1 << 20
 
 // LoadConfig reads and validates the config at path. The file must be a
 // regular file (a symlink is refused), owned by root and not writable by group
-// or others, because whoever can write it decides who gets root-equivalent
-// Docker access.
+// or others, and so must every directory above it, because whoever can write
+// the file, or replace it, decides who gets root-equivalent Docker access.
 func LoadConfig(path string) (*Config, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 	if err != nil {
@@ -85,6 +85,9 @@ func LoadConfig(path string) (*Config, error) {
 	}
 	defer f.Close()
 	if err := checkRootOwned(f, path); err != nil {
+		return nil, err
+	}
+	if err := checkParents(path); err != nil {
 		return nil, err
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
@@ -179,6 +182,27 @@ func (c *Config) validate() error {
 		return fmt.Errorf("audit.path %q must be an absolute, clean path", c.Audit.Path)
 	}
 	return nil
+}
+
+// checkParents requires every directory above path, up to /, to be a real
+// directory (not a symlink) owned by root and not writable by group or
+// others: otherwise its owner could swap the config for their own.
+func checkParents(path string) error {
+	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
+		var st unix.Stat_t
+		if err := unix.Lstat(dir, &st); err != nil {
+			return fmt.Errorf("checking directory %s of config %s: %w", dir, path, err)
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return fmt.Errorf("%s (holding config %s) must be a directory, not a symlink", dir, path)
+		}
+		if st.Uid != 0 || st.Mode&0o022 != 0 {
+			return fmt.Errorf("directory %s (holding config %s) must be owned by root and not writable by group or others", dir, path)
+		}
+		if dir == "/" {
+			return nil
+		}
+	}
 }
 
 func oneLine(s string) string {

@@ -250,7 +250,7 @@ func sha256Hex(b []byte) string {
 // writeConfig writes data to a new file in a temp dir with the given mode.
 func writeConfig(t *testing.T, data string, mode os.FileMode) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "socker.toml")
+	p := filepath.Join(secureTempDir(t), "socker.toml")
 	if err := os.WriteFile(p, []byte(data), mode); err != nil {
 		t.Fatal(err)
 	}
@@ -258,6 +258,75 @@ func writeConfig(t *testing.T, data string, mode os.FileMode) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// secureTempDir returns a new directory that, when the test runs as root,
+// passes checkParents (every directory up to / root-owned and not writable by
+// group or others: /run rather than the world-writable /tmp). As any other
+// user it is an ordinary temporary directory.
+func secureTempDir(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return t.TempDir()
+	}
+	dir, err := os.MkdirTemp("/run", "socker-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func TestLoadConfig_ParentDirectories(t *testing.T) {
+	if os.Geteuid() != 0 {
+		// Every temporary directory is owned by the test user.
+		p := writeConfig(t, exampleConfig, 0o644)
+		if err := checkParents(p); err == nil || !strings.Contains(err.Error(), "must be owned by root and not writable by group or others") {
+			t.Fatalf("checkParents(%s) = %v, want a refusal", p, err)
+		}
+		return
+	}
+	p := writeConfig(t, exampleConfig, 0o644)
+	dir := filepath.Dir(p)
+	if _, err := LoadConfig(p); err != nil {
+		t.Fatalf("LoadConfig in a root-owned 0755 directory: %v", err)
+	}
+	for _, c := range []struct {
+		name   string
+		break_ func() error
+		fix    func() error
+		says   string
+	}{
+		{"group-writable dir", func() error { return os.Chmod(dir, 0o775) }, func() error { return os.Chmod(dir, 0o755) }, "directory " + dir + " (holding config"},
+		{"world-writable dir", func() error { return os.Chmod(dir, 0o757) }, func() error { return os.Chmod(dir, 0o755) }, "must be owned by root and not writable by group or others"},
+		{"dir owned by a user", func() error { return os.Chown(dir, 65534, 65534) }, func() error { return os.Chown(dir, 0, 0) }, "directory " + dir},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.break_(); err != nil {
+				t.Fatal(err)
+			}
+			defer c.fix()
+			_, err := LoadConfig(p)
+			if err == nil || !strings.Contains(err.Error(), c.says) {
+				t.Fatalf("LoadConfig = %v, want error containing %q", err, c.says)
+			}
+			oneLineErr(t, err)
+		})
+	}
+	t.Run("symlinked parent", func(t *testing.T) {
+		link := dir + "-link"
+		if err := os.Symlink(dir, link); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(link)
+		_, err := LoadConfig(filepath.Join(link, "socker.toml"))
+		if err == nil || !strings.Contains(err.Error(), "must be a directory, not a symlink") {
+			t.Fatalf("LoadConfig through a symlinked directory = %v", err)
+		}
+	})
 }
 
 // notRootOwned makes sure p is not owned by root: as root it is given to
@@ -408,4 +477,25 @@ func TestLoadConfig(t *testing.T) {
 			t.Errorf("LoadConfig(big) error = %v, want %q", err, want)
 		}
 	})
+}
+
+// The example config the package ships must stay valid and match the
+// README's defaults.
+func TestPackagedConfigParses(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "packaging", "socker.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		t.Fatalf("packaging/socker.toml: %v", err)
+	}
+	want := DefaultConfig()
+	want.Images.Allow = []string{"docker.io/socker-test/tiny:1"}
+	want.Mounts.Allow = []string{"/scratch", "/home"}
+	got := *cfg
+	got.Hash = ""
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("packaging/socker.toml:\n got %+v\nwant %+v", got, want)
+	}
 }

@@ -107,6 +107,11 @@ func TestDecideAllowedVariants(t *testing.T) {
 			wantEnv: []string{"PATH=" + DefaultPath, "HOME=/", "USER=alice", "LOGNAME=alice"},
 		},
 		{
+			name:    "empty home becomes /",
+			caller:  func(c *Caller) { c.Home = "" },
+			wantEnv: []string{"PATH=" + DefaultPath, "HOME=/", "USER=alice", "LOGNAME=alice"},
+		},
+		{
 			name:   "uid equal to min_uid allowed",
 			caller: func(c *Caller) { c.UID = 1000 },
 		},
@@ -119,7 +124,7 @@ func TestDecideAllowedVariants(t *testing.T) {
 			req:  func(r *Request) { r.Mounts = []string{"/home:/h:ro"} },
 		},
 		{
-			name: "digest-less image already normalized",
+			name: "already normalized reference allowed",
 			req:  func(r *Request) { r.Image = testImage },
 		},
 		{

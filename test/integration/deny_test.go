@@ -49,7 +49,7 @@ func TestRun_DenialsCreateNothingAndAuditOnce(t *testing.T) {
 			since := time.Now()
 			r := run(t, c.cmd, "")
 			assertOneLineError(t, r, c.code, c.says)
-			if ev := containerEvents(t, since); len(ev) != 0 {
+			if ev := containerEvents(t, since, tc.ID); len(ev) != 0 {
 				t.Errorf("Docker saw container events: %+v", ev)
 			}
 			recs := newRecords(t, before)
@@ -101,7 +101,7 @@ func TestRun_AuditFailureStartsNothing(t *testing.T) {
 	since := time.Now()
 	r := run(t, sockerRun(tc, &alice, image, "sh", "-c", "echo ran"), "")
 	assertOneLineError(t, r, 78, "refusing to start")
-	for _, ev := range containerEvents(t, since) {
+	for _, ev := range containerEvents(t, since, tc.ID) {
 		if ev.Action == "start" {
 			t.Errorf("a container started without its audit record: %+v", ev)
 		}
@@ -132,18 +132,25 @@ func TestRun_InstallationProblems(t *testing.T) {
 	assertOneLineError(t, r, 78, "no_new_privs")
 
 	for _, c := range []struct {
-		name  string
+		name   string
 		break_ func() error
 	}{
 		{"not root-owned", func() error { return os.Chown(configPath, int(alice.UID), int(alice.GID)) }},
 		{"world-writable", func() error { return os.Chmod(configPath, 0o666) }},
 		{"group-writable", func() error { return os.Chmod(configPath, 0o664) }},
+		{"directory writable by others", func() error { return os.Chmod(confDir, 0o777) }},
+		{"directory owned by a user", func() error { return os.Chown(confDir, int(alice.UID), int(alice.GID)) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if err := c.break_(); err != nil {
 				t.Fatal(err)
 			}
-			defer func() { os.Chown(configPath, 0, 0); os.Chmod(configPath, 0o644) }()
+			defer func() {
+				os.Chown(configPath, 0, 0)
+				os.Chmod(configPath, 0o644)
+				os.Chown(confDir, 0, 0)
+				os.Chmod(confDir, 0o755)
+			}()
 			r := run(t, sockerRun(tc, &alice, image, "id"), "")
 			assertOneLineError(t, r, 78, "must be owned by root and not writable by group or others")
 		})

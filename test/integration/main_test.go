@@ -35,6 +35,7 @@ const image = "socker-test/tiny:1"
 // The fixture every test shares.
 var (
 	dir        string // temporary install directory (0755, on a filesystem without nosuid)
+	confDir    string // root-owned 0755 directory of the config (every parent root-owned too)
 	socker     string // the setuid binary
 	configPath string // compiled into socker
 	auditPath  string
@@ -52,6 +53,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	os.RemoveAll(confDir)
 	os.Exit(code)
 }
 
@@ -66,7 +68,15 @@ func setup() error {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return err
 	}
-	configPath = filepath.Join(dir, "socker.toml")
+	// The config's directory and all its parents must be root-owned and not
+	// group/world-writable: /tmp is not, /run is.
+	if confDir, err = os.MkdirTemp("/run", "socker-it-"); err != nil {
+		return err
+	}
+	if err := os.Chmod(confDir, 0o755); err != nil {
+		return err
+	}
+	configPath = filepath.Join(confDir, "socker.toml")
 	auditPath = filepath.Join(dir, "log", "audit.log")
 	shareDir = filepath.Join(dir, "share")
 	if err := os.MkdirAll(filepath.Join(dir, "log"), 0o700); err != nil {
@@ -189,8 +199,10 @@ func newRecords(t *testing.T, before int) []security.Record {
 	return recs
 }
 
-// containerEvents returns the Docker container events between since and now.
-func containerEvents(t *testing.T, since time.Time) []events.Message {
+// containerEvents returns the Docker container events between since and now
+// for containers in the task cgroup mesosID (socker labels every container
+// it creates with it; filtering keeps unrelated Docker activity out).
+func containerEvents(t *testing.T, since time.Time, mesosID string) []events.Message {
 	t.Helper()
 	until := time.Now().Add(time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -198,7 +210,7 @@ func containerEvents(t *testing.T, since time.Time) []events.Message {
 	msgs, errs := docker.Events(ctx, events.ListOptions{
 		Since:   fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond()),
 		Until:   fmt.Sprintf("%d.%09d", until.Unix(), until.Nanosecond()),
-		Filters: filters.NewArgs(filters.Arg("type", "container")),
+		Filters: filters.NewArgs(filters.Arg("type", "container"), filters.Arg("label", "socker.mesos-container-id="+mesosID)),
 	})
 	var out []events.Message
 	for {
