@@ -324,8 +324,11 @@ func exitingProc(pid string) (bool, error) {
 	}
 	// Fields after the command name, which may itself contain ") ".
 	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return false, fmt.Errorf("malformed /proc/%s/stat", pid)
+	}
 	f := strings.Fields(string(data[i+1:]))
-	if i < 0 || len(f) < 7 {
+	if len(f) < 7 {
 		return false, fmt.Errorf("malformed /proc/%s/stat", pid)
 	}
 	const pfExiting = 0x4
