@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -47,6 +48,14 @@ type AuditLog struct {
 // The directory must already exist (the installation creates it); the file
 // must be a regular file owned by root, not a symlink.
 func OpenAudit(path string) (*AuditLog, error) {
+	dir := filepath.Dir(path)
+	var dst unix.Stat_t
+	if err := unix.Lstat(dir, &dst); err != nil {
+		return nil, fmt.Errorf("audit log %s: directory %s: %w (create it: root, mode 0700)", path, dir, err)
+	}
+	if dst.Mode&unix.S_IFMT != unix.S_IFDIR || dst.Uid != 0 || dst.Mode&0o022 != 0 {
+		return nil, fmt.Errorf("audit log %s: directory %s must be a directory owned by root and not writable by group or others", path, dir)
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening audit log %s: %w", path, err)

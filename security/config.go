@@ -27,6 +27,8 @@ type Config struct {
 
 	// Hash is the sha256 of the file's bytes, recorded in every audit line.
 	Hash string `toml:"-"`
+	// SiteMounts are Mounts.Site, parsed.
+	SiteMounts []Mount `toml:"-"`
 }
 
 // ImagesConfig lists the images users may run.
@@ -39,6 +41,9 @@ type ImagesConfig struct {
 // MountsConfig lists the host path prefixes users may bind.
 type MountsConfig struct {
 	Allow []string `toml:"allow"`
+	// Site mounts ("SRC:DST[:ro]") are added to every container, e.g.
+	// "/etc/passwd:/etc/passwd:ro" so that names resolve inside.
+	Site []string `toml:"site"`
 }
 
 // UsersConfig says which callers may run containers at all.
@@ -158,6 +163,19 @@ func (c *Config) validate() error {
 			return fmt.Errorf("mounts.allow: %q must be an absolute, clean path other than /", p)
 		}
 		c.Mounts.Allow[i] = p
+	}
+	for _, spec := range c.Mounts.Site {
+		m, err := ParseMount(spec)
+		if err != nil {
+			return fmt.Errorf("mounts.site: %w", err)
+		}
+		m.Site = true
+		for _, o := range c.SiteMounts {
+			if o.Target == m.Target {
+				return fmt.Errorf("mounts.site: target %q given twice", m.Target)
+			}
+		}
+		c.SiteMounts = append(c.SiteMounts, m)
 	}
 	if c.Users.MinUID == 0 {
 		return errors.New("users.min_uid must be at least 1: root never runs containers through socker")

@@ -174,7 +174,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"invalid image ref empty", "[images]\nallow = [\"\"]\n", "images.allow"},
 		{"invalid image ref with escaped newline", "[images]\nallow = [\"A\\n{\\\"event\\\":\\\"start\\\"}\"]\n", "images.allow"},
 		{"invalid image ref with terminal escape", "[images]\nallow = [\"A\\u001b[2J\"]\n", "images.allow"},
-		{"invalid image ref image id", "[images]\nallow = [\"sha256:" + strings.Repeat("ab", 32) + "\"]\n", "images.allow"},
+		{"invalid image ref short image id", "[images]\nallow = [\"sha256:abab\"]\n", "images.allow"},
 		{"relative mount prefix", "[mounts]\nallow = [\"scratch\"]\n", "mounts.allow"},
 		{"unclean mount prefix trailing slash", "[mounts]\nallow = [\"/scratch/\"]\n", "mounts.allow"},
 		{"unclean mount prefix dotdot", "[mounts]\nallow = [\"/scratch/../etc\"]\n", "mounts.allow"},

@@ -2,6 +2,7 @@ package security
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -9,6 +10,8 @@ import (
 )
 
 const maxImageRef = 255
+
+var imageID = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 
 // NormalizeImage returns the canonical form of an image reference:
 // "ubuntu" → "docker.io/library/ubuntu:latest"; a digest is kept
@@ -25,7 +28,12 @@ func NormalizeImage(unsafeRef string) (string, error) {
 		return "", fmt.Errorf("invalid image reference %q: looks like an option", unsafeRef)
 	}
 	if strings.HasPrefix(unsafeRef, "sha256:") {
-		return "", fmt.Errorf("invalid image reference %q: looks like an image ID", unsafeRef)
+		// A full image ID is allowed only where the admin lists it; short
+		// IDs never are.
+		if imageID.MatchString(unsafeRef) {
+			return unsafeRef, nil
+		}
+		return "", fmt.Errorf("invalid image reference %q: looks like a partial image ID", unsafeRef)
 	}
 	named, err := reference.ParseNormalizedNamed(unsafeRef)
 	if err != nil {

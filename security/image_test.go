@@ -62,7 +62,6 @@ func TestNormalizeImageErrors(t *testing.T) {
 		{"DEL", "ubuntu\x7f"},
 		{"NUL", "ubu\x00ntu"},
 		{"64-hex image id", hex64},
-		{"sha256 image id", "sha256:" + hex64},
 		{"sha256 short image id", "sha256:0123456789ab"},
 		{"bare digest after at", "@sha256:" + hex64},
 		{"bad digest", "ubuntu@sha256:abc"},

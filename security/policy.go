@@ -19,6 +19,9 @@ type Request struct {
 	Workdir string   // container path, "" for the default
 	Env     []string // "NAME=VALUE"
 	Command []string
+	// Cwd is the caller's working directory from getcwd(2) (never $PWD). If
+	// it lies in a mounted source, it becomes the default working directory.
+	Cwd string
 }
 
 // Mount is one bind mount the policy allowed. Source is a host path that must
@@ -27,6 +30,7 @@ type Mount struct {
 	Source   string `json:"source"`
 	Target   string `json:"target"`
 	ReadOnly bool   `json:"readonly"`
+	Site     bool   `json:"site,omitempty"` // from [mounts] site: the admin's, not checked as the caller
 }
 
 // Decision is an allowed request with every value the container will get.
@@ -79,28 +83,38 @@ var reservedEnv = map[string]bool{"PATH": true, "HOME": true, "USER": true, "LOG
 // DefaultPath is the PATH every container gets.
 const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+// DecideCaller is the part of the policy about who the caller is: never root
+// (uid 0, gid 0 or group 0), not below users.min_uid, in no denied group.
+func DecideCaller(p Policy, c Caller) *Denial {
+	admin := "set by the site admin in " + p.ConfigPath
+	if c.UID == 0 {
+		return deny("uid-root", "refusing to run as root (uid 0): socker runs containers as unprivileged users only")
+	}
+	if c.GID == 0 {
+		return deny("gid-root", "refusing to run with primary group root (gid 0)")
+	}
+	if c.UID < p.Config.Users.MinUID {
+		return deny("uid-below-min", "uid %d is below users.min_uid %d (%s)", c.UID, p.Config.Users.MinUID, admin)
+	}
+	for _, g := range append([]uint32{c.GID}, c.Groups...) {
+		if g == 0 {
+			return deny("group-root", "refusing to run for a member of group root (gid 0)")
+		}
+		if name, ok := p.DenyGroups[g]; ok {
+			return deny("group-denied", "members of group %q (gid %d) may not run containers: users.deny_groups (%s)", name, g, admin)
+		}
+	}
+	return nil
+}
+
 // Decide is the whole policy: a pure function of the caller (from the kernel),
 // the Mesos task cgroup (from the kernel), the request (from the caller) and
 // the site policy. It does no I/O.
 func Decide(p Policy, c Caller, task cgroup.Task, req Request) (Decision, *Denial) {
+	if dn := DecideCaller(p, c); dn != nil {
+		return Decision{}, dn
+	}
 	admin := "set by the site admin in " + p.ConfigPath
-	if c.UID == 0 {
-		return Decision{}, deny("uid-root", "refusing to run as root (uid 0): socker runs containers as unprivileged users only")
-	}
-	if c.GID == 0 {
-		return Decision{}, deny("gid-root", "refusing to run with primary group root (gid 0)")
-	}
-	if c.UID < p.Config.Users.MinUID {
-		return Decision{}, deny("uid-below-min", "uid %d is below users.min_uid %d (%s)", c.UID, p.Config.Users.MinUID, admin)
-	}
-	for _, g := range append([]uint32{c.GID}, c.Groups...) {
-		if g == 0 {
-			return Decision{}, deny("group-root", "refusing to run for a member of group root (gid 0)")
-		}
-		if name, ok := p.DenyGroups[g]; ok {
-			return Decision{}, deny("group-denied", "members of group %q (gid %d) may not run containers: users.deny_groups (%s)", name, g, admin)
-		}
-	}
 	if task.Parent == "" {
 		return Decision{}, deny("not-in-mesos-cgroup", "not inside a Mesos task cgroup: socker runs only as part of a Mesos task")
 	}
@@ -140,6 +154,10 @@ func Decide(p Policy, c Caller, task cgroup.Task, req Request) (Decision, *Denia
 		return Decision{}, deny("no-command", "no command given")
 	}
 	targets := map[string]bool{}
+	for _, m := range p.Config.SiteMounts {
+		targets[m.Target] = true
+		d.Mounts = append(d.Mounts, m)
+	}
 	for _, m := range req.Mounts {
 		mnt, dn := decideMount(p, m, admin)
 		if dn != nil {
@@ -156,6 +174,8 @@ func Decide(p Policy, c Caller, task cgroup.Task, req Request) (Decision, *Denia
 			return Decision{}, deny("workdir-invalid", "working directory %q must be an absolute, clean path outside /proc, /sys and /dev", req.Workdir)
 		}
 		d.Workdir = req.Workdir
+	} else {
+		d.Workdir = defaultWorkdir(req.Cwd, d.Mounts)
 	}
 
 	user := c.Name
@@ -185,10 +205,32 @@ func Decide(p Policy, c Caller, task cgroup.Task, req Request) (Decision, *Denia
 	return d, nil
 }
 
-func decideMount(p Policy, unsafeSpec, admin string) (Mount, *Denial) {
+// defaultWorkdir maps the caller's cwd into the container when it lies in a
+// user-mounted source (the last such mount wins, as the later mount covers
+// the earlier one), else "/".
+func defaultWorkdir(unsafeCwd string, mounts []Mount) string {
+	if !filepath.IsAbs(unsafeCwd) || filepath.Clean(unsafeCwd) != unsafeCwd || !utf8.ValidString(unsafeCwd) {
+		return "/"
+	}
+	wd := "/"
+	for _, m := range mounts {
+		if m.Site || !underAny(unsafeCwd, []string{m.Source}) {
+			continue
+		}
+		if w := filepath.Join(m.Target, strings.TrimPrefix(unsafeCwd, m.Source)); containerPath(w) {
+			wd = w
+		}
+	}
+	return wd
+}
+
+// ParseMount parses "SRC:DST[:ro|:rw]" and checks its shape: absolute, clean
+// paths without ',' or control characters, a target other than / and outside
+// /proc, /sys and /dev. It does not apply the allowlist.
+func ParseMount(unsafeSpec string) (Mount, error) {
 	parts := strings.Split(unsafeSpec, ":")
 	if len(parts) < 2 || len(parts) > 3 {
-		return Mount{}, deny("mount-invalid", "mount %q must be SRC:DST or SRC:DST:ro", unsafeSpec)
+		return Mount{}, fmt.Errorf("mount %q must be SRC:DST or SRC:DST:ro", unsafeSpec)
 	}
 	m := Mount{Source: parts[0], Target: parts[1]}
 	if len(parts) == 3 {
@@ -197,17 +239,58 @@ func decideMount(p Policy, unsafeSpec, admin string) (Mount, *Denial) {
 			m.ReadOnly = true
 		case "rw":
 		default:
-			return Mount{}, deny("mount-invalid", "mount %q: option must be ro or rw", unsafeSpec)
+			return Mount{}, fmt.Errorf("mount %q: option must be ro or rw", unsafeSpec)
 		}
 	}
-	if !filepath.IsAbs(m.Source) || filepath.Clean(m.Source) != m.Source || strings.ContainsAny(m.Source, ",\n") {
-		return Mount{}, deny("mount-source-invalid", "mount source %q must be an absolute, clean path without ',' or newlines", m.Source)
+	if !filepath.IsAbs(m.Source) || filepath.Clean(m.Source) != m.Source || strings.ContainsFunc(m.Source, badPathRune) {
+		return Mount{}, fmt.Errorf("mount source %q must be an absolute, clean path without ',' or control characters", m.Source)
+	}
+	if m.Target == "/" || !containerPath(m.Target) || strings.ContainsFunc(m.Target, badPathRune) {
+		return Mount{}, fmt.Errorf("mount target %q must be an absolute, clean path other than / and outside /proc, /sys and /dev", m.Target)
+	}
+	return m, nil
+}
+
+func badPathRune(r rune) bool { return r == ',' || r < 0x20 || r == 0x7f }
+
+// DockerSockets are the paths of the Docker socket, never mountable.
+var DockerSockets = []string{"/var/run/docker.sock", "/run/docker.sock"}
+
+// protectedSource reports why src may never be bound, or "" if it may:
+// kernel filesystems, the Docker socket, socker's config and audit
+// directories, and any directory that contains one of them.
+func protectedSource(p Policy, src string) string {
+	for _, k := range []string{"/proc", "/sys", "/dev"} {
+		if underAny(src, []string{k}) {
+			return k + " is never mounted"
+		}
+	}
+	sensitive := append(slices.Clone(DockerSockets), filepath.Dir(p.ConfigPath), filepath.Dir(p.Config.Audit.Path))
+	for _, s := range sensitive {
+		if underAny(src, []string{s}) || underAny(s, []string{src}) {
+			return "it is or contains " + s
+		}
+	}
+	return ""
+}
+
+func decideMount(p Policy, unsafeSpec, admin string) (Mount, *Denial) {
+	m, err := ParseMount(unsafeSpec)
+	if err != nil {
+		reason := "mount-invalid"
+		switch {
+		case strings.HasPrefix(err.Error(), "mount source"):
+			reason = "mount-source-invalid"
+		case strings.HasPrefix(err.Error(), "mount target"):
+			reason = "mount-target-invalid"
+		}
+		return Mount{}, deny(reason, "%v", err)
+	}
+	if why := protectedSource(p, m.Source); why != "" {
+		return Mount{}, deny("mount-source-protected", "mount source %q is refused: %s", m.Source, why)
 	}
 	if !underAny(m.Source, p.Config.Mounts.Allow) {
 		return Mount{}, deny("mount-not-allowed", "mount source %q is not under an allowed prefix %v: mounts.allow (%s)", m.Source, p.Config.Mounts.Allow, admin)
-	}
-	if m.Target == "/" || !containerPath(m.Target) || strings.ContainsAny(m.Target, ",\n") {
-		return Mount{}, deny("mount-target-invalid", "mount target %q must be an absolute, clean path other than / and outside /proc, /sys and /dev", m.Target)
 	}
 	return m, nil
 }
@@ -216,7 +299,7 @@ func decideMount(p Policy, unsafeSpec, admin string) (Mount, *Denial) {
 // comparing whole path components ("/scratchy" is not under "/scratch").
 func underAny(path string, prefixes []string) bool {
 	for _, pre := range prefixes {
-		if path == pre || strings.HasPrefix(path, pre+"/") {
+		if path == pre || pre == "/" || strings.HasPrefix(path, pre+"/") {
 			return true
 		}
 	}

@@ -3,6 +3,7 @@ package security
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"syscall"
 
@@ -80,4 +81,37 @@ func verifyDropped(c Caller) error {
 		return fmt.Errorf("privilege drop check: process is dumpable (%d, %v)", d, err)
 	}
 	return nil
+}
+
+// CheckBinary checks the running socker binary (path is /proc/self/exe) is
+// owned by root and not writable by group or others: whoever can write it
+// can replace the setuid program.
+func CheckBinary(path string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return fmt.Errorf("checking the socker binary: %w", err)
+	}
+	if st.Uid != 0 || st.Mode&0o022 != 0 {
+		name, _ := os.Readlink(path)
+		return fmt.Errorf("the socker binary %s must be owned by root and not writable by group or others", name)
+	}
+	return nil
+}
+
+// SetuidProblem explains why setuid root is not in effect for the binary at
+// path (/proc/self/exe): no_new_privs, a nosuid mount, or a missing bit.
+func SetuidProblem(path string) string {
+	if nnp, err := unix.PrctlRetInt(unix.PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0); err == nil && nnp == 1 {
+		return "setuid root is not in effect because no_new_privs is set on this process (Mesos' linux/nnp isolator does this: remove it from the agent's --isolation)"
+	}
+	name, _ := os.Readlink(path)
+	var fs unix.Statfs_t
+	if err := unix.Statfs(path, &fs); err == nil && fs.Flags&unix.ST_NOSUID != 0 {
+		return fmt.Sprintf("setuid root is not in effect: %s is on a filesystem mounted nosuid; install socker elsewhere", name)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err == nil && (st.Uid != 0 || st.Mode&unix.S_ISUID == 0) {
+		return fmt.Sprintf("setuid root is not in effect: %s must be owned by root with the setuid bit (mode 4755, or 4750 with a group)", name)
+	}
+	return "setuid root is not in effect (effective uid is not 0)"
 }

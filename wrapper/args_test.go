@@ -212,3 +212,22 @@ func TestParseRunImageNeverAnOption(t *testing.T) {
 	}
 	walk(5)
 }
+
+func TestCleanEnvironment(t *testing.T) {
+	for _, c := range []struct {
+		env  []string
+		want bool
+	}{
+		{nil, true},
+		{[]string{"GOTRACEBACK=none"}, true}, // what secure mode appends after the re-exec
+		{[]string{"GOTRACEBACK=none", "GOTRACEBACK=none"}, true},
+		{[]string{"GOTRACEBACK=crash"}, false},
+		{[]string{"PATH=/bin"}, false},
+		{[]string{"GOTRACEBACK=none", "GODEBUG=x=1"}, false},
+		{[]string{""}, false},
+	} {
+		if got := clean(c.env); got != c.want {
+			t.Errorf("clean(%q) = %v, want %v", c.env, got, c.want)
+		}
+	}
+}

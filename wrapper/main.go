@@ -32,6 +32,10 @@ const usage = `usage: socker COMMAND [ARG...]
 Commands:
   run      run a container as you, inside your Mesos task's cgroup:
            ` + runUsage + `
+  explain  print the exact container spec run would send, or why it would
+           refuse; starts nothing: socker explain [run options] IMAGE [--] COMMAND...
+  images   list the images the site policy lets you run
+  doctor   check the installation and print one line per check with the fix
   version  print the version
   help     print this help
 
@@ -51,6 +55,12 @@ func Main(argv []string) int {
 	switch argv[1] {
 	case "run":
 		return run(argv[2:])
+	case "explain":
+		return explain(argv[2:])
+	case "images":
+		return images(argv[2:])
+	case "doctor":
+		return doctor(argv[2:])
 	case "version", "--version":
 		fmt.Println("socker", Version)
 		return 0

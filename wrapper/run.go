@@ -37,6 +37,8 @@ type launch struct {
 	dec    security.Decision
 	image  string // image ID, once known
 	cid    string // container ID, once created
+
+	denyGroups map[uint32]string
 }
 
 func (l *launch) record(event string) security.Record {
@@ -66,90 +68,157 @@ func (l *launch) record(event string) security.Record {
 	return r
 }
 
-// fail audits a refusal or failure (event "deny" or "error") and prints it.
-func (l *launch) fail(code int, event, reason, msg string) int {
+// failure is one of socker's own failures: its exit status, the audit event
+// ("deny" for policy, "error" otherwise), a stable reason code and the
+// one-line message for the caller.
+type failure struct {
+	code          int
+	event, reason string
+	msg           string
+}
+
+func denied(code int, reason, msg string) *failure { return &failure{code, "deny", reason, msg} }
+
+func failed(code int, reason, msg string) *failure { return &failure{code, "error", reason, msg} }
+
+// finish audits f (when the audit log is open) and prints it; it returns the
+// exit status.
+func (l *launch) finish(f *failure) int {
+	msg := f.msg
 	if l.audit != nil {
-		r := l.record(event)
-		r.Reason, r.Message = reason, msg
+		r := l.record(f.event)
+		r.Reason, r.Message = f.reason, f.msg
 		if err := l.audit.Write(r); err != nil {
 			msg += "; also failed to audit this: " + err.Error()
 		}
 	}
-	return say(code, msg)
+	return say(f.code, msg)
 }
 
-func (l *launch) deny(code int, reason, msg string) int { return l.fail(code, "deny", reason, msg) }
-
-func run(unsafeArgs []string) int {
+// begin is the privileged start every subcommand that needs the policy
+// shares: identity from the kernel, setuid and installation checks, then, as
+// root, the config, the audit log and the passwd and group files.
+func begin() (*launch, *failure) {
 	l := &launch{start: time.Now()}
 	caller, setuid, err := security.KernelCaller()
 	if err != nil {
-		return say(ExitConfig, err.Error())
+		return l, failed(ExitConfig, "identity", err.Error())
 	}
 	l.caller = caller
 	if !setuid {
-		return say(ExitConfig, notSetuidMessage())
+		return l, failed(ExitConfig, "not-setuid", security.SetuidProblem("/proc/self/exe"))
+	}
+	if err := security.CheckBinary("/proc/self/exe"); err != nil {
+		return l, failed(ExitConfig, "install", err.Error())
 	}
 	l.host, _ = os.Hostname()
-
-	// Root, briefly: the config, the audit log, the passwd and group files.
 	if l.cfg, err = security.LoadConfig(ConfigPath); err != nil {
-		return say(ExitConfig, err.Error())
+		return l, failed(ExitConfig, "config", err.Error())
 	}
 	if l.audit, err = security.OpenAudit(l.cfg.Audit.Path); err != nil {
-		return say(ExitConfig, err.Error())
+		return l, failed(ExitConfig, "audit", err.Error())
 	}
 	l.caller.LookupPasswd("/etc/passwd")
-	denyGroups, err := security.GroupIDs("/etc/group", l.cfg.Users.DenyGroups)
-	if err != nil {
-		return l.fail(ExitConfig, "error", "config", err.Error())
+	if l.denyGroups, err = security.GroupIDs("/etc/group", l.cfg.Users.DenyGroups); err != nil {
+		return l, failed(ExitConfig, "config", err.Error())
 	}
+	return l, nil
+}
 
-	// Pure decisions on what the kernel and the caller told us.
+func (l *launch) policy() security.Policy {
+	return security.Policy{Config: l.cfg, DenyGroups: l.denyGroups, ConfigPath: ConfigPath}
+}
+
+// decide parses the arguments of run or explain and applies the pure policy
+// to them, the caller and the caller's cgroup.
+func (l *launch) decide(unsafeArgs []string, usageLine string) *failure {
+	var err error
 	if l.req, err = ParseRun(unsafeArgs); err != nil {
-		return l.deny(ExitUsage, "usage", err.Error()+" ("+runUsage+")")
+		return denied(ExitUsage, "usage", err.Error()+" ("+usageLine+")")
+	}
+	// getcwd(2), not $PWD: the default working directory in the container.
+	if cwd, err := unix.Getwd(); err == nil {
+		l.req.Cwd = cwd
 	}
 	mode, err := cgroup.HostMode()
 	if err != nil {
-		return l.fail(ExitUnavailable, "error", "cgroup-unavailable", err.Error())
+		return failed(ExitUnavailable, "cgroup-unavailable", err.Error())
 	}
 	procCgroup, err := cgroup.ReadProc("self")
 	if err != nil {
-		return l.fail(ExitUnavailable, "error", "cgroup-unavailable", err.Error())
+		return failed(ExitUnavailable, "cgroup-unavailable", err.Error())
 	}
 	task, cgErr := cgroup.Parse(procCgroup, mode)
-	pol := security.Policy{Config: l.cfg, DenyGroups: denyGroups, ConfigPath: ConfigPath}
-	d, denial := security.Decide(pol, l.caller, task, l.req)
+	d, denial := security.Decide(l.policy(), l.caller, task, l.req)
 	if denial != nil {
 		if denial.Reason == "not-in-mesos-cgroup" && cgErr != nil && !errors.Is(cgErr, cgroup.ErrNotMesos) {
-			denial = &security.Denial{Reason: "cgroup-invalid", Msg: "refusing to run: " + cgErr.Error()}
+			return denied(ExitDenied, "cgroup-invalid", "refusing to run: "+cgErr.Error())
 		}
-		return l.deny(ExitDenied, denial.Reason, denial.Msg)
+		return denied(ExitDenied, denial.Reason, denial.Msg)
 	}
 	l.dec = d
+	return nil
+}
 
-	// Open the Docker connections as root, then drop root for good.
+// connect opens the Docker connections as root, drops root for good, checks
+// the caller's mount sources as the caller, and returns a client that can use
+// only those connections.
+func (l *launch) connect() (*client.Client, func(), *failure) {
 	pool, err := dialPool(connBudget)
 	if err != nil {
-		return l.fail(ExitUnavailable, "error", "docker-unavailable", err.Error())
+		return nil, nil, failed(ExitUnavailable, "docker-unavailable", err.Error())
 	}
-	defer pool.close()
 	if err := security.DropPrivileges(l.caller); err != nil {
-		return l.fail(ExitConfig, "error", "privilege-drop", err.Error())
+		pool.close()
+		return nil, nil, failed(ExitConfig, "privilege-drop", err.Error())
 	}
-
 	// As the caller from here on.
-	for _, m := range d.Mounts {
+	for _, m := range l.dec.Mounts {
+		if m.Site {
+			continue
+		}
 		if err := security.ResolveSource(m.Source); err != nil {
-			return l.deny(ExitDenied, "mount-source", err.Error())
+			pool.close()
+			return nil, nil, denied(ExitDenied, "mount-source", err.Error())
 		}
 	}
 	cli, err := newClient(pool)
 	if err != nil {
-		return l.fail(ExitUnavailable, "error", "docker-unavailable", "creating Docker client: "+err.Error())
+		pool.close()
+		return nil, nil, failed(ExitUnavailable, "docker-unavailable", "creating Docker client: "+err.Error())
 	}
-	defer cli.Close()
+	return cli, func() { cli.Close(); pool.close() }, nil
+}
 
+// inspectImage resolves the allowed image on this node (never pulling) and
+// returns its ID, which pins the container to it.
+func (l *launch) inspectImage(ctx context.Context, cli *client.Client, ref string) (string, *failure) {
+	img, err := cli.ImageInspect(ctx, ref)
+	if errdefs.IsNotFound(err) {
+		return "", failed(ExitUnavailable, "image-missing", fmt.Sprintf("image %q is allowed but not present on this node (socker never pulls; ask the site admin to load it)", ref))
+	}
+	if err != nil {
+		return "", failed(ExitUnavailable, "docker-unavailable", "inspecting image: "+err.Error())
+	}
+	if strings.HasPrefix(ref, "sha256:") && img.ID != ref {
+		return "", denied(ExitDenied, "image-not-allowed", fmt.Sprintf("image %q resolved to %s, not to the allowed ID", ref, img.ID))
+	}
+	return img.ID, nil
+}
+
+func run(unsafeArgs []string) int {
+	l, f := begin()
+	if f == nil {
+		f = l.decide(unsafeArgs, runUsage)
+	}
+	if f != nil {
+		return l.finish(f)
+	}
+	cli, done, f := l.connect()
+	if f != nil {
+		return l.finish(f)
+	}
+	defer done()
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	return l.runContainer(cli, sigs)
@@ -160,22 +229,17 @@ func (l *launch) runContainer(cli *client.Client, sigs chan os.Signal) int {
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
 
-	img, err := cli.ImageInspect(ctx, l.dec.Image)
-	if errdefs.IsNotFound(err) {
-		return l.fail(ExitUnavailable, "error", "image-missing", fmt.Sprintf("image %q is allowed but not present on this node (socker never pulls; ask the site admin to load it)", l.dec.Image))
+	var f *failure
+	if l.image, f = l.inspectImage(ctx, cli, l.dec.Image); f != nil {
+		return l.finish(f)
 	}
-	if err != nil {
-		return l.fail(ExitUnavailable, "error", "docker-unavailable", "inspecting image: "+err.Error())
-	}
-	l.image = img.ID
-
 	if s, ok := pending(sigs); ok {
-		return l.fail(128+int(s), "error", "signalled", "stopped by "+s.String()+" before the container was created")
+		return l.finish(failed(128+int(s), "signalled", "stopped by "+s.String()+" before the container was created"))
 	}
-	cfg, host := Spec(l.dec, img.ID, os.Getpid())
+	cfg, host := Spec(l.dec, l.image, os.Getpid())
 	created, err := cli.ContainerCreate(ctx, cfg, host, nil, nil, "")
 	if err != nil {
-		return l.fail(ExitUnavailable, "error", "docker-create", "creating container: "+err.Error())
+		return l.finish(failed(ExitUnavailable, "docker-create", "creating container: "+err.Error()))
 	}
 	l.cid = created.ID
 	defer l.remove(cli)
@@ -188,7 +252,7 @@ func (l *launch) runContainer(cli *client.Client, sigs chan os.Signal) int {
 	waitC, errC := cli.ContainerWait(ctx, l.cid, container.WaitConditionNextExit)
 	att, err := cli.ContainerAttach(ctx, l.cid, container.AttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
 	if err != nil {
-		return l.fail(ExitUnavailable, "error", "docker-attach", "attaching to container: "+err.Error())
+		return l.finish(failed(ExitUnavailable, "docker-attach", "attaching to container: "+err.Error()))
 	}
 	defer att.Close()
 	outDone := make(chan struct{})
@@ -202,20 +266,20 @@ func (l *launch) runContainer(cli *client.Client, sigs chan os.Signal) int {
 	}()
 
 	if s, ok := pending(sigs); ok {
-		return l.fail(128+int(s), "error", "signalled", "stopped by "+s.String()+" before the container started")
+		return l.finish(failed(128+int(s), "signalled", "stopped by "+s.String()+" before the container started"))
 	}
 	if err := cli.ContainerStart(ctx, l.cid, container.StartOptions{}); err != nil {
-		return l.fail(ExitUnavailable, "error", "docker-start", "starting container: "+err.Error())
+		return l.finish(failed(ExitUnavailable, "docker-start", "starting container: "+err.Error()))
 	}
 	verified, err := verifyPlacement(ctx, cli, l.cid, l.dec.Task)
 	if err != nil {
 		cli.ContainerKill(context.Background(), l.cid, "KILL")
-		return l.fail(ExitUnavailable, "error", "cgroup-escape", "container is not inside the Mesos task cgroup, killed it: "+err.Error())
+		return l.finish(failed(ExitUnavailable, "cgroup-escape", "container is not inside the Mesos task cgroup, killed it: "+err.Error()))
 	}
 
 	status, err := l.supervise(cli, waitC, errC, sigs)
 	if err != nil {
-		return l.fail(ExitUnavailable, "error", "docker-wait", "waiting for container: "+err.Error())
+		return l.finish(failed(ExitUnavailable, "docker-wait", "waiting for container: "+err.Error()))
 	}
 	select {
 	case <-outDone:
@@ -346,12 +410,4 @@ func pending(sigs chan os.Signal) (syscall.Signal, bool) {
 	default:
 		return 0, false
 	}
-}
-
-// notSetuidMessage explains why setuid root is not in effect.
-func notSetuidMessage() string {
-	if nnp, err := unix.PrctlRetInt(unix.PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0); err == nil && nnp == 1 {
-		return "setuid root is not in effect because no_new_privs is set on this process (Mesos' linux/nnp isolator does this: remove it from the agent's --isolation)"
-	}
-	return "setuid root is not in effect: socker must be installed owned by root with the setuid bit (mode 4755 or 4750), on a filesystem mounted without nosuid"
 }

@@ -11,5 +11,6 @@ import (
 )
 
 func main() {
+	wrapper.ScrubEnvironment()
 	os.Exit(wrapper.Main(os.Args))
 }

@@ -33,7 +33,8 @@ func TestRun_DenialsCreateNothingAndAuditOnce(t *testing.T) {
 	}{
 		{"root caller", sockerRun(tc, nil, image, "id"), 0, 77, "uid-root", "refusing to run as root"},
 		{"unlisted image", sockerRun(tc, &alice, "busybox:latest", "id"), alice.UID, 77, "image-not-allowed", `image "docker.io/library/busybox:latest" is not allowed`},
-		{"image id", sockerRun(tc, &alice, "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "id"), alice.UID, 77, "image-invalid", "invalid image reference"},
+		{"unlisted image id", sockerRun(tc, &alice, "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "id"), alice.UID, 77, "image-not-allowed", "is not allowed"},
+		{"short image id", sockerRun(tc, &alice, "ccf4be4b171b", "id"), alice.UID, 77, "image-not-allowed", `"docker.io/library/ccf4be4b171b:latest" is not allowed`},
 		{"denied group", sockerRun(tc, &mallory, image, "id"), mallory.UID, 77, "group-denied", `members of group "sockt-deny"`},
 		{"outside a Mesos cgroup", outside(alice, image, "id"), alice.UID, 77, "not-in-mesos-cgroup", "not inside a Mesos task cgroup"},
 		{"mount outside the allowed prefixes", sockerRun(tc, &alice, "--mount", "/etc:/etc2", image, "id"), alice.UID, 77, "mount-not-allowed", `mount source "/etc" is not under an allowed prefix`},
@@ -88,7 +89,7 @@ func TestRun_AuditFailureStartsNothing(t *testing.T) {
 	if err := os.MkdirAll(full, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", full).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16k,mode=0700", "tmpfs", full).CombinedOutput(); err != nil {
 		t.Fatalf("mount tmpfs: %v %s", err, out)
 	}
 	defer exec.Command("umount", full).Run()

@@ -1,0 +1,120 @@
+package wrapper
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sockerhpc/socker/cgroup"
+	"github.com/sockerhpc/socker/security"
+)
+
+// doctor checks the installation as the caller sees it and prints one line
+// per check: "ok" or "FAIL" with the fix. It starts nothing. Exit status 0
+// when every check passed, 78 otherwise.
+func doctor(unsafeArgs []string) int {
+	if len(unsafeArgs) != 0 {
+		return say(ExitUsage, "socker doctor takes no arguments")
+	}
+	failures := 0
+	check := func(name string, err error, okDetail, fix string) bool {
+		if err != nil {
+			failures++
+			fmt.Printf("FAIL %-14s %s\n     %-14s fix: %s\n", name, oneLine(err.Error()), "", fix)
+			return false
+		}
+		fmt.Printf("ok   %-14s %s\n", name, okDetail)
+		return true
+	}
+
+	caller, setuid, err := security.KernelCaller()
+	if err != nil {
+		return say(ExitConfig, err.Error())
+	}
+	var setuidErr error
+	if !setuid {
+		setuidErr = fmt.Errorf("%s", security.SetuidProblem("/proc/self/exe"))
+	}
+	check("setuid", setuidErr, "effective uid 0, real uid "+fmt.Sprint(caller.UID),
+		"install socker owned by root, mode 4755 (or 4750 root:<group>), on a filesystem without nosuid; no linux/nnp isolator on the Mesos agent")
+	check("binary", security.CheckBinary("/proc/self/exe"), "owned by root, not writable by group or others",
+		"chown root socker && chmod go-w socker")
+
+	cfg, err := security.LoadConfig(ConfigPath)
+	if !check("config", err, ConfigPath+" ("+cfgHash(cfg)+")",
+		"make "+ConfigPath+" and every directory above it owned by root and not writable by group or others, and fix the key it names") {
+		cfg = nil
+	}
+	if cfg != nil && setuid {
+		a, err := security.OpenAudit(cfg.Audit.Path)
+		if check("audit log", err, cfg.Audit.Path, "create its directory: install -d -o root -g root -m 0700 <dir>") {
+			a.Close()
+		}
+	} else {
+		check("audit log", fmt.Errorf("not checked: needs setuid root and a valid config"), "", "fix the checks above")
+	}
+	if cfg != nil {
+		groups, _ := security.GroupIDs("/etc/group", cfg.Users.DenyGroups)
+		caller.LookupPasswd("/etc/passwd")
+		var idErr error
+		if dn := security.DecideCaller(security.Policy{Config: cfg, DenyGroups: groups, ConfigPath: ConfigPath}, caller); dn != nil {
+			idErr = fmt.Errorf("%s", dn.Msg)
+		}
+		check("caller", idErr, fmt.Sprintf("uid %d (%s) may run containers", caller.UID, caller.Name),
+			"run socker as an unprivileged user who is in no denied group")
+	}
+
+	mode, err := cgroup.HostMode()
+	check("cgroup mode", err, "cgroup "+mode.String(), "mount cgroupfs at /sys/fs/cgroup")
+	task, err := cgroup.Self()
+	check("mesos cgroup", err, task.Parent, "run socker (and this check) from inside a Mesos task: agent with --isolation=cgroups/cpu,cgroups/mem")
+
+	if !setuid {
+		check("docker", fmt.Errorf("not checked: needs setuid root to open %s", DockerSocket), "", "fix the setuid check")
+	} else {
+		detail, err := dockerCheck(caller)
+		check("docker", err, detail, "start dockerd with --exec-opt native.cgroupdriver=cgroupfs and the socket at "+DockerSocket)
+	}
+	if failures > 0 {
+		fmt.Printf("%d check(s) failed\n", failures)
+		return ExitConfig
+	}
+	return 0
+}
+
+func cfgHash(c *security.Config) string {
+	if c == nil {
+		return ""
+	}
+	return c.Hash
+}
+
+// dockerCheck connects as root, drops root (unless the caller is root), and
+// asks the daemon for its version and cgroup driver.
+func dockerCheck(caller security.Caller) (string, error) {
+	pool, err := dialPool(2)
+	if err != nil {
+		return "", err
+	}
+	defer pool.close()
+	if caller.UID != 0 {
+		if err := security.DropPrivileges(caller); err != nil {
+			return "", err
+		}
+	}
+	cli, err := newClient(pool)
+	if err != nil {
+		return "", err
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	info, err := cli.Info(ctx)
+	if err != nil {
+		return "", fmt.Errorf("asking the Docker daemon: %w", err)
+	}
+	if info.CgroupDriver != "cgroupfs" {
+		return "", fmt.Errorf("Docker %s uses the %q cgroup driver; socker needs cgroupfs", info.ServerVersion, info.CgroupDriver)
+	}
+	return fmt.Sprintf("Docker %s, cgroup driver cgroupfs, cgroup v%s", info.ServerVersion, info.CgroupVersion), nil
+}
