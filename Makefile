@@ -12,7 +12,7 @@ IMAGE   ?= socker-test/tiny:1
 LDFLAGS := -s -w -X github.com/sockerhpc/socker/wrapper.ConfigPath=$(CONFIG) -X github.com/sockerhpc/socker/wrapper.Version=$(VERSION)
 BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags '$(LDFLAGS)'
 
-.PHONY: help build test integration test-all check fmt vet deps-check install demo bench clean
+.PHONY: help build test integration test-all check fmt vet deps-check fuzz install demo bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -41,6 +41,14 @@ vet: ## go vet, including the integration-tagged files
 deps-check: ## the setuid binary must not link the scheduler, mesos-go, os/exec or test code
 	@bad=$$($(GO) list -deps ./cmd/socker | grep -E '^(os/exec|testing|net/http/httptest|github.com/mesos/|github.com/sockerhpc/socker/(sched|internal/testutil))' ); \
 	if [ -n "$$bad" ]; then echo "cmd/socker must not depend on: $$bad"; exit 1; fi; echo "deps-check: ok"
+
+FUZZTIME ?= 15s
+fuzz: ## run every fuzz target for FUZZTIME each (inputs that fail are kept in testdata/fuzz and then run by `make test`)
+	$(GO) test ./cgroup   -run='^$$' -fuzz='^FuzzParse$$'          -fuzztime=$(FUZZTIME)
+	$(GO) test ./security -run='^$$' -fuzz='^FuzzParseConfig$$'    -fuzztime=$(FUZZTIME)
+	$(GO) test ./security -run='^$$' -fuzz='^FuzzNormalizeImage$$' -fuzztime=$(FUZZTIME)
+	$(GO) test ./security -run='^$$' -fuzz='^FuzzParseMount$$'     -fuzztime=$(FUZZTIME)
+	$(GO) test ./security -run='^$$' -fuzz='^FuzzDecide$$'         -fuzztime=$(FUZZTIME)
 
 install: build ## install socker setuid root into $(PREFIX)/bin and the example config (as root)
 	install -o root -g root -m 4755 $(OUT) $(PREFIX)/bin/socker

@@ -17,6 +17,7 @@ var knownReasons = map[string]bool{
 	"no-command": true, "mount-invalid": true, "mount-source-invalid": true,
 	"mount-not-allowed": true, "mount-target-invalid": true, "mount-target-twice": true,
 	"workdir-invalid": true, "env-invalid": true, "env-reserved": true, "env-twice": true,
+	"mount-source-protected": true,
 }
 
 // components splits an absolute, clean path into its names ("/" has none).
@@ -251,3 +252,48 @@ var fuzzPolicyConfig = func() *Config {
 	}
 	return cfg
 }()
+
+// FuzzParseMount drives the mount syntax and the mount policy. Invariants on
+// an allowed mount: both paths absolute and clean, no ',' or control
+// characters, the target not / nor under /proc, /sys or /dev; and when the
+// policy allows it, the source is under an allowed prefix by whole
+// components and neither is nor contains a protected path.
+func FuzzParseMount(f *testing.F) {
+	for _, s := range []string{
+		"/scratch/a:/data:ro", "/scratch/a:/data:rw", "/scratch/a:/data", "/scratchy:/d", "/scratch/../etc:/e",
+		"/home/u,src=/etc:/d", "/home/u:/proc/x", "/:/", "/run:/r", "/etc/socker:/e", "/home/u:/d:ro:x",
+		"/home/u\n:/d", "/var/run/docker.sock:/s", "relative:/d", "/home/u:relative", "/home/u::ro",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		m, err := ParseMount(spec)
+		if err != nil {
+			if strings.ContainsAny(err.Error(), "\n\r") {
+				t.Fatalf("multi-line error %q", err)
+			}
+			return
+		}
+		for _, p := range []string{m.Source, m.Target} {
+			if !filepath.IsAbs(p) || filepath.Clean(p) != p || strings.ContainsFunc(p, badPathRune) {
+				t.Fatalf("ParseMount(%q) accepted path %q", spec, p)
+			}
+		}
+		if !containerPath(m.Target) || m.Target == "/" {
+			t.Fatalf("ParseMount(%q) accepted target %q", spec, m.Target)
+		}
+		p := Policy{Config: fuzzPolicyConfig, ConfigPath: testConfigPath}
+		mnt, dn := decideMount(p, spec, "admin")
+		if dn != nil {
+			return
+		}
+		if !underAny(mnt.Source, p.Config.Mounts.Allow) {
+			t.Fatalf("decideMount(%q) allowed %q outside %v", spec, mnt.Source, p.Config.Mounts.Allow)
+		}
+		for _, s := range append([]string{"/proc", "/sys", "/dev", filepath.Dir(testConfigPath)}, DockerSockets...) {
+			if underAny(mnt.Source, []string{s}) || underAny(s, []string{mnt.Source}) {
+				t.Fatalf("decideMount(%q) allowed protected source %q (%s)", spec, mnt.Source, s)
+			}
+		}
+	})
+}
