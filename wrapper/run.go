@@ -271,13 +271,13 @@ func (l *launch) runContainer(cli *client.Client, sigs chan os.Signal) int {
 	if err := cli.ContainerStart(ctx, l.cid, container.StartOptions{}); err != nil {
 		return l.finish(failed(ExitUnavailable, "docker-start", "starting container: "+err.Error()))
 	}
-	verified, err := verifyPlacement(ctx, cli, l.cid, l.dec.Task)
+	initPID, verified, err := verifyPlacement(ctx, cli, l.cid, l.dec.Task)
 	if err != nil {
 		cli.ContainerKill(context.Background(), l.cid, "KILL")
 		return l.finish(failed(ExitUnavailable, "cgroup-escape", "container is not inside the Mesos task cgroup, killed it: "+err.Error()))
 	}
 
-	status, err := l.supervise(cli, waitC, errC, sigs)
+	status, err := l.supervise(cli, initPID, waitC, errC, sigs)
 	if err != nil {
 		return l.finish(failed(ExitUnavailable, "docker-wait", "waiting for container: "+err.Error()))
 	}
@@ -297,10 +297,13 @@ func (l *launch) runContainer(cli *client.Client, sigs chan os.Signal) int {
 }
 
 // supervise waits for the container to exit. The first SIGTERM, SIGINT or
-// SIGHUP stops it (SIGTERM, then SIGKILL after the configured grace period);
-// a second one kills it at once.
-func (l *launch) supervise(cli *client.Client, waitC <-chan container.WaitResponse, errC <-chan error, sigs chan os.Signal) (int, error) {
+// SIGHUP stops it: SIGTERM (see terminate), then SIGKILL after the configured
+// grace period; a second signal kills it at once. initPID is the container's
+// init as verifyPlacement saw it (0 if unknown).
+func (l *launch) supervise(cli *client.Client, initPID int, waitC <-chan container.WaitResponse, errC <-chan error, sigs chan os.Signal) (int, error) {
 	stopping := false
+	var killTimer <-chan time.Time
+	kill := func() { go cli.ContainerKill(context.Background(), l.cid, "KILL") }
 	for {
 		select {
 		case res := <-waitC:
@@ -313,16 +316,42 @@ func (l *launch) supervise(cli *client.Client, waitC <-chan container.WaitRespon
 			return int(res.StatusCode), nil
 		case err := <-errC:
 			return 0, err
+		case <-killTimer:
+			kill()
 		case <-sigs:
-			if !stopping {
-				stopping = true
-				grace := l.cfg.Container.StopGraceSeconds
-				go cli.ContainerStop(context.Background(), l.cid, container.StopOptions{Timeout: &grace})
-			} else {
-				go cli.ContainerKill(context.Background(), l.cid, "KILL")
+			if stopping {
+				kill()
+				continue
 			}
+			stopping = true
+			grace := time.Duration(l.cfg.Container.StopGraceSeconds) * time.Second
+			killTimer = time.After(grace)
+			go l.terminate(cli, initPID, time.Now().Add(grace))
 		}
 	}
+}
+
+// terminate sends the container SIGTERM once its init can pass it on. The
+// init is docker-init (tini), which blocks the signals it forwards and only
+// then starts the command; until then a SIGTERM from outside the container's
+// pid namespace is dropped by the kernel (a namespace init without a handler
+// ignores it) or kills runc's own init, so a `docker stop` right after start
+// can be lost. terminate waits until the init has a child (or is gone), up to
+// the deadline. (/proc/<pid>/status cannot tell: while tini sleeps in
+// sigtimedwait its blocked set shows empty.)
+func (l *launch) terminate(cli *client.Client, initPID int, deadline time.Time) {
+	for initPID > 0 && !forwarding(initPID) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cli.ContainerKill(context.Background(), l.cid, "TERM")
+}
+
+// forwarding reports whether the container init pid has started its child
+// (so it forwards signals), or is gone.
+func forwarding(pid int) bool {
+	p := strconv.Itoa(pid)
+	data, err := os.ReadFile("/proc/" + p + "/task/" + p + "/children")
+	return err != nil || len(bytes.TrimSpace(data)) > 0
 }
 
 // remove deletes the container whatever happened.
@@ -334,7 +363,7 @@ func (l *launch) remove(cli *client.Client) {
 	}
 }
 
-// verifyPlacement checks that the container's init process is beneath the
+// verifyPlacement returns the container's init pid and checks that it is beneath the
 // Mesos task cgroup. It pins the process with a pidfd, reads
 // /proc/<pid>/cgroup, then reads /proc/<pid>/stat and checks the pidfd still
 // names a process: if so, the pid was not recycled, and if that process had
@@ -342,38 +371,39 @@ func (l *launch) remove(cli *client.Client) {
 // cgroups and is never cleared), the cgroup text read was its own. A container
 // that exited before it could be checked is reported as not verified
 // (false, nil): it has nothing left to kill, and runc placed it at start.
-func verifyPlacement(ctx context.Context, cli *client.Client, id string, task cgroup.Task) (bool, error) {
+func verifyPlacement(ctx context.Context, cli *client.Client, id string, task cgroup.Task) (int, bool, error) {
 	ins, err := cli.ContainerInspect(ctx, id)
 	if err != nil {
-		return false, err
+		return 0, false, err
 	}
 	if ins.State == nil || !ins.State.Running || ins.State.Pid <= 0 {
-		return false, nil
+		return 0, false, nil
 	}
+	p := ins.State.Pid
 	pid := strconv.Itoa(ins.State.Pid)
 	pidfd, err := unix.PidfdOpen(ins.State.Pid, 0)
 	if errors.Is(err, unix.ESRCH) {
-		return false, nil
+		return p, false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("pidfd_open %s: %w", pid, err)
+		return p, false, fmt.Errorf("pidfd_open %s: %w", pid, err)
 	}
 	defer unix.Close(pidfd)
 	data, readErr := cgroup.ReadProc(pid)
 	exiting, statErr := exitingProc(pid)
 	if err := unix.PidfdSendSignal(pidfd, 0, nil, 0); errors.Is(err, unix.ESRCH) || exiting {
-		return false, nil
+		return p, false, nil
 	}
 	if readErr != nil {
-		return false, readErr
+		return p, false, readErr
 	}
 	if statErr != nil {
-		return false, statErr
+		return p, false, statErr
 	}
 	if err := cgroup.Beneath(task, data); err != nil {
-		return false, err
+		return p, false, err
 	}
-	return true, nil
+	return p, true, nil
 }
 
 // exitingProc reports whether process pid has begun to exit (PF_EXITING in

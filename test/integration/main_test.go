@@ -11,11 +11,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/gob"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -47,6 +50,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if len(os.Args) == 3 && os.Args[1] == execHelperArg {
+		os.Exit(execHelper(os.Args[2]))
+	}
 	if err := setup(); err != nil {
 		fmt.Fprintln(os.Stderr, "integration setup failed:", err)
 		os.Exit(1)
@@ -270,3 +276,228 @@ func withConfig(t *testing.T, text string) {
 }
 
 func signalName(code int) string { return syscall.Signal(code - 128).String() }
+
+// execHelperArg re-invokes the test binary as a tiny exec helper (see
+// hostileCmd): TestMain checks for it before anything else.
+const execHelperArg = "-socker-it-exec-helper"
+
+// execSpec is what the exec helper runs: Path with exactly Argv and Env, as
+// the given user, with whatever fds it inherited.
+type execSpec struct {
+	Path   string
+	Argv   []string
+	Env    []string
+	UID    uint32
+	GID    uint32
+	Groups []uint32
+}
+
+// execHelper drops from root to the spec's user (groups, gid, uid: all
+// threads) and execs the spec. It returns only on failure.
+func execHelper(specFile string) int {
+	data, err := os.ReadFile(specFile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "exec helper:", err)
+		return 126
+	}
+	var s execSpec
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&s); err != nil {
+		fmt.Fprintln(os.Stderr, "exec helper:", err)
+		return 126
+	}
+	groups := make([]int, len(s.Groups))
+	for i, g := range s.Groups {
+		groups[i] = int(g)
+	}
+	if err := syscall.Setgroups(groups); err != nil {
+		fmt.Fprintln(os.Stderr, "exec helper: setgroups:", err)
+		return 126
+	}
+	if err := syscall.Setresgid(int(s.GID), int(s.GID), int(s.GID)); err != nil {
+		fmt.Fprintln(os.Stderr, "exec helper: setresgid:", err)
+		return 126
+	}
+	if err := syscall.Setresuid(int(s.UID), int(s.UID), int(s.UID)); err != nil {
+		fmt.Fprintln(os.Stderr, "exec helper: setresuid:", err)
+		return 126
+	}
+	err = syscall.Exec(s.Path, s.Argv, s.Env)
+	fmt.Fprintln(os.Stderr, "exec helper: exec:", err)
+	return 126
+}
+
+// hostileCmd returns a command that runs path as user inside tc with exactly
+// argv (which may be empty: the kernel then passes a single "") and exactly
+// env (duplicates and odd entries included), with no shell or setpriv between
+// the environment and path. The command's ExtraFiles reach path as fds 3, 4,
+// ... The command itself starts with an empty environment.
+func hostileCmd(t *testing.T, tc *testutil.TaskCgroup, user testutil.User, path string, argv, env []string) *exec.Cmd {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(execSpec{Path: path, Argv: argv, Env: env, UID: user.UID, GID: user.GID, Groups: user.Groups}); err != nil {
+		t.Fatal(err)
+	}
+	spec, err := os.CreateTemp("", "socker-it-exec-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(spec.Name()) })
+	if _, err := spec.Write(buf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	spec.Close()
+	cmd := tc.Command(nil, self, execHelperArg, spec.Name())
+	cmd.Env = []string{}
+	return cmd
+}
+
+// homeOf returns a test user's home directory from /etc/passwd.
+func homeOf(t *testing.T, u testutil.User) string {
+	t.Helper()
+	acct, err := user.Lookup(u.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return acct.HomeDir
+}
+
+// userDir creates a fresh directory owned by u in u's home, removed at the
+// end of the test.
+func userDir(t *testing.T, u testutil.User, name string) string {
+	t.Helper()
+	d := filepath.Join(homeOf(t, u), name)
+	os.RemoveAll(d)
+	if err := os.Mkdir(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(d, int(u.UID), int(u.GID)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+// fileState is what a snapshot keeps of one path.
+type fileState struct {
+	mode     fs.FileMode
+	size     int64
+	mtime    int64
+	uid, gid uint32
+}
+
+// snapshot maps every path below the watched directories to its state.
+type snapshot map[string]fileState
+
+// takeSnapshot records the file list, modes, sizes, owners and mtimes below
+// the directories socker could be tricked into writing: alice's home, the
+// install directory (minus the audit log, and minus the audit directory's
+// own mtime, which changes when the log is first created) and the config
+// directory.
+func takeSnapshot(t *testing.T) snapshot {
+	t.Helper()
+	s := snapshot{}
+	for _, root := range []string{homeOf(t, alice), dir, confDir} {
+		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if p == auditPath {
+				return nil
+			}
+			if err != nil {
+				s[p] = fileState{mode: fs.ModeIrregular}
+				return nil
+			}
+			info, err := d.Info()
+			if err != nil {
+				s[p] = fileState{mode: fs.ModeIrregular}
+				return nil
+			}
+			st := info.Sys().(*syscall.Stat_t)
+			f := fileState{mode: info.Mode(), size: info.Size(), mtime: info.ModTime().UnixNano(), uid: st.Uid, gid: st.Gid}
+			if p == filepath.Dir(auditPath) {
+				f.mtime = 0
+			}
+			s[p] = f
+			return nil
+		})
+	}
+	return s
+}
+
+// assertUnchanged fails the test for every path created, removed or
+// modified since the snapshot was taken.
+func (before snapshot) assertUnchanged(t *testing.T) {
+	t.Helper()
+	after := takeSnapshot(t)
+	for p, b := range before {
+		a, ok := after[p]
+		if !ok {
+			t.Errorf("%s was removed", p)
+		} else if a != b {
+			t.Errorf("%s changed: %+v -> %+v", p, b, a)
+		}
+	}
+	for p, a := range after {
+		if _, ok := before[p]; !ok {
+			t.Errorf("%s was created: %+v", p, a)
+		}
+	}
+}
+
+// probe is the state before one attempt that must be refused.
+type probe struct {
+	before int
+	snap   snapshot
+}
+
+func startProbe(t *testing.T) probe {
+	t.Helper()
+	return probe{before: len(auditLines(t)), snap: takeSnapshot(t)}
+}
+
+// refused checks the refusal oracle, except Docker's events (see
+// assertNoContainerEvents): the exit status, one "socker: " line with no Go
+// runtime text that says says, exactly one new audit record with the event,
+// reason and the caller's real uid, and nothing written outside the audit
+// log. An empty event means the refusal happens before the audit log is
+// open and must leave no record at all.
+func (p probe) refused(t *testing.T, r result, code int, event, reason, says string, uid uint32) {
+	t.Helper()
+	assertOneLineError(t, r, code, says)
+	recs := newRecords(t, p.before)
+	if event == "" {
+		if len(recs) != 0 {
+			t.Errorf("want no audit record, got %+v", recs)
+		}
+	} else if len(recs) != 1 {
+		t.Errorf("want exactly one audit record, got %d: %+v", len(recs), recs)
+	} else if recs[0].Event != event || recs[0].Reason != reason || recs[0].UID != uid {
+		t.Errorf("audit record %+v, want %s/%s for uid %d", recs[0], event, reason, uid)
+	}
+	p.snap.assertUnchanged(t)
+}
+
+// assertNoContainerEvents checks that Docker saw no container event at all
+// for tc's label since since. Tests call it once after all the refusals made
+// in a task cgroup that is used for nothing else.
+func assertNoContainerEvents(t *testing.T, since time.Time, tc *testutil.TaskCgroup) {
+	t.Helper()
+	for _, ev := range containerEvents(t, since, tc.ID) {
+		t.Errorf("Docker saw a container event for task %s at %s: %s %s", tc.ID, time.Unix(0, ev.TimeNano).Format(time.RFC3339Nano), ev.Action, ev.Actor.ID)
+	}
+	if ids := socketContainers(t, tc.ID); len(ids) != 0 {
+		t.Errorf("containers left behind: %v", ids)
+	}
+}
+
+// exitStatus returns cmd's exit status after Wait, or 128+N when it was
+// killed by signal N (as a shell reports it), and whether it was a signal.
+func exitStatus(cmd *exec.Cmd) (int, bool) {
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ok && ws.Signaled() {
+		return 128 + int(ws.Signal()), true
+	}
+	return cmd.ProcessState.ExitCode(), false
+}
