@@ -15,7 +15,7 @@ import (
 // any field are escaped by encoding/json, so no field can forge a line.
 type Record struct {
 	Time             string   `json:"time"`  // RFC 3339, UTC
-	Event            string   `json:"event"` // "deny", "start" or "exit"
+	Event            string   `json:"event"` // "deny", "error", "start", "exit" or "explain"
 	Reason           string   `json:"reason,omitempty"`
 	Message          string   `json:"message,omitempty"`
 	UID              uint32   `json:"uid"`

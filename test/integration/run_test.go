@@ -176,6 +176,14 @@ func TestRun_ContainerBeneathTaskCgroup_WrapperUnprivileged(t *testing.T) {
 			if strings.Join(f, " ") != strings.Repeat(strconv.Itoa(int(alice.GID))+" ", 3)+strconv.Itoa(int(alice.GID)) {
 				t.Errorf("wrapper %s: %q", k, v)
 			}
+		case "Groups":
+			got := parseIDs(t, v)
+			want := slices.Clone(alice.Groups)
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(slices.Compact(got), slices.Compact(want)) {
+				t.Errorf("wrapper Groups %v, want the caller's %v", got, want)
+			}
 		case "CapEff", "CapPrm":
 			if f[0] != "0000000000000000" {
 				t.Errorf("wrapper %s: %q", k, v)
