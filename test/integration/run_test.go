@@ -190,6 +190,18 @@ func TestRun_ContainerBeneathTaskCgroup_WrapperUnprivileged(t *testing.T) {
 			}
 		}
 	}
+	// No core dumps: RLIMIT_CORE is 0.
+	limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(limits), "\n") {
+		if strings.HasPrefix(l, "Max core file size") {
+			if f := strings.Fields(l); len(f) < 6 || f[4] != "0" || f[5] != "0" {
+				t.Errorf("wrapper core limit: %q, want 0 0", l)
+			}
+		}
+	}
 	// Not dumpable: the caller cannot reach the wrapper's Docker socket fds.
 	r := run(t, testutil.AsUserOutside(alice, "ls", fmt.Sprintf("/proc/%d/fd/", cmd.Process.Pid)), "")
 	if r.code == 0 || !strings.Contains(r.stderr, "Permission denied") {
