@@ -12,9 +12,12 @@
 // use of os/exec, PATH lookups or the environment.
 //
 // Preconditions of the launch sequence (Main), in order:
+//  0. the environment is empty (ScrubEnvironment re-executed the binary);
 //  1. process hardened (umask, no core, not dumpable, fds >2 close-on-exec);
 //  2. identity from the kernel; setuid root must be in effect;
-//  3. config loaded from the compiled-in path, audit log opened (root);
+//  3. the binary, the config (and its directories) and the audit directory
+//     checked untamperable; config loaded from the compiled-in path, audit
+//     log opened (root);
 //  4. argv parsed and the pure policy decided; a denial is audited and exits;
 //  5. Docker connections dialled (root), then root dropped for good;
 //  6. only then: user paths resolved as the caller, and the daemon spoken to;
