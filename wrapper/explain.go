@@ -27,14 +27,7 @@ type explainOutput struct {
 // as JSON, and starts nothing. A refusal is printed (and audited) exactly as
 // run would.
 func explain(unsafeArgs []string) int {
-	l, f := begin()
-	if f == nil {
-		f = l.decide(unsafeArgs, explainUsage)
-	}
-	if f != nil {
-		return l.finish(f)
-	}
-	cli, done, f := l.connect()
+	l, cli, done, f := prepare(unsafeArgs, explainUsage)
 	if f != nil {
 		return l.finish(f)
 	}

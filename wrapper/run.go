@@ -206,15 +206,22 @@ func (l *launch) inspectImage(ctx context.Context, cli *client.Client, ref strin
 	return img.ID, nil
 }
 
-func run(unsafeArgs []string) int {
+// prepare is the common start of run and explain: begin, decide, connect.
+// On failure the launch is still returned, to audit and report it.
+func prepare(unsafeArgs []string, usageLine string) (*launch, *client.Client, func(), *failure) {
 	l, f := begin()
 	if f == nil {
-		f = l.decide(unsafeArgs, runUsage)
+		f = l.decide(unsafeArgs, usageLine)
 	}
 	if f != nil {
-		return l.finish(f)
+		return l, nil, nil, f
 	}
 	cli, done, f := l.connect()
+	return l, cli, done, f
+}
+
+func run(unsafeArgs []string) int {
+	l, cli, done, f := prepare(unsafeArgs, runUsage)
 	if f != nil {
 		return l.finish(f)
 	}

@@ -4,8 +4,6 @@ package integration
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,26 +17,7 @@ import (
 // between since and now.
 func imageEvents(t *testing.T, since time.Time) []events.Message {
 	t.Helper()
-	until := time.Now().Add(time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	msgs, errs := docker.Events(ctx, events.ListOptions{
-		Since:   fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond()),
-		Until:   fmt.Sprintf("%d.%09d", until.Unix(), until.Nanosecond()),
-		Filters: filters.NewArgs(filters.Arg("type", "image")),
-	})
-	var out []events.Message
-	for {
-		select {
-		case m := <-msgs:
-			out = append(out, m)
-		case err := <-errs:
-			if err != nil && !errors.Is(err, context.Canceled) && err.Error() != "EOF" {
-				t.Fatalf("reading docker events: %v", err)
-			}
-			return out
-		}
-	}
+	return dockerEvents(t, since, filters.NewArgs(filters.Arg("type", "image")))
 }
 
 // imageID returns the test image's full ID ("sha256:<64 hex>").

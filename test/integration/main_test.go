@@ -210,13 +210,19 @@ func newRecords(t *testing.T, before int) []security.Record {
 // it creates with it; filtering keeps unrelated Docker activity out).
 func containerEvents(t *testing.T, since time.Time, mesosID string) []events.Message {
 	t.Helper()
+	return dockerEvents(t, since, filters.NewArgs(filters.Arg("type", "container"), filters.Arg("label", "socker.mesos-container-id="+mesosID)))
+}
+
+// dockerEvents returns the Docker events matching f between since and now.
+func dockerEvents(t *testing.T, since time.Time, f filters.Args) []events.Message {
+	t.Helper()
 	until := time.Now().Add(time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	msgs, errs := docker.Events(ctx, events.ListOptions{
 		Since:   fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond()),
 		Until:   fmt.Sprintf("%d.%09d", until.Unix(), until.Nanosecond()),
-		Filters: filters.NewArgs(filters.Arg("type", "container"), filters.Arg("label", "socker.mesos-container-id="+mesosID)),
+		Filters: f,
 	})
 	var out []events.Message
 	for {
