@@ -4,6 +4,7 @@ package integration
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -61,6 +62,30 @@ func TestAttackInstall_TamperableBinaryOrAuditLog(t *testing.T) {
 		p := startProbe(t)
 		r := run(t, tc.Command(&alice, bin, "run", image, "id"), "")
 		p.refused(t, r, 78, "", "", "the socker binary "+bin+" must be owned by root and not writable by group or others", alice.UID)
+	})
+	t.Run("binary on a nosuid filesystem", func(t *testing.T) {
+		mnt := filepath.Join(dir, "nosuid")
+		if err := os.MkdirAll(mnt, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "nosuid,size=64m,mode=0755", "tmpfs", mnt).CombinedOutput(); err != nil {
+			t.Fatalf("mount tmpfs: %v %s", err, out)
+		}
+		defer exec.Command("umount", mnt).Run()
+		data, err := os.ReadFile(socker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin := filepath.Join(mnt, "socker")
+		if err := os.WriteFile(bin, data, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(bin, setuidRoot); err != nil {
+			t.Fatal(err)
+		}
+		p := startProbe(t)
+		r := run(t, tc.Command(&alice, bin, "run", image, "id"), "")
+		p.refused(t, r, 78, "", "", "setuid root is not in effect: "+bin+" is on a filesystem mounted nosuid", alice.UID)
 	})
 	t.Run("binary owned by a user", func(t *testing.T) {
 		bin := installCopy(t, "socker-user", alice.UID, alice.GID, setuidRoot)
