@@ -12,7 +12,7 @@ IMAGE   ?= socker-test/tiny:1
 LDFLAGS := -s -w -X github.com/sockerhpc/socker/wrapper.ConfigPath=$(CONFIG) -X github.com/sockerhpc/socker/wrapper.Version=$(VERSION)
 BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags '$(LDFLAGS)'
 
-.PHONY: help build test integration test-all check fmt vet deps-check fuzz install demo bench clean
+.PHONY: help build test integration test-all check fmt vet deps-check fuzz install demo bench mpi-image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -58,9 +58,13 @@ install: build ## install socker setuid root into $(PREFIX)/bin and the example 
 demo: ## the README's main job (scripts/quickstart.sh): set up, install, run a container as the demo user (as root)
 	scripts/quickstart.sh
 
-bench: ## benchmarks: socker run vs docker run --rm side by side (as root); Place on 10,000 offers for a 1,000-node job
+bench: ## benchmarks (as root): socker run vs docker run --rm; Place on 10,000 offers; MPI hello and ping-pong native vs through socker
 	$(GO) run ./test/bench -image $(IMAGE)
 	$(GO) test -run '^$$' -bench '^BenchmarkPlace$$' -benchtime 20x ./sched
+	packaging/mpi-image/bench.sh
+
+mpi-image: ## build the local MPI image socker/mpich:4 from this host's MPICH (FORCE=1 rebuilds; as root)
+	packaging/mpi-image/build.sh socker/mpich:4
 
 clean: ## remove build outputs
 	rm -rf bin

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Prepares a Debian 12 machine for socker, as root: installs what is missing
-# (Debian's docker.io, busybox-static, ...), starts dockerd with the cgroupfs
-# driver if it is not running, builds the local test image, and creates the
-# demo user. Idempotent: run it as often as you like.
+# (Debian's docker.io, busybox-static, MPICH, ...), starts dockerd with the
+# cgroupfs driver if it is not running, builds the local test image and the
+# MPI image (socker/mpich:4), and creates the demo user. Idempotent: run it
+# as often as you like.
 set -eu
 [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root" >&2; exit 1; }
 cd "$(dirname "$0")/.."
@@ -10,7 +11,7 @@ cd "$(dirname "$0")/.."
 say() { echo "setup: $*"; }
 
 need=""
-for pkg in docker.io busybox-static make git util-linux passwd procps ca-certificates; do
+for pkg in docker.io busybox-static make git util-linux passwd procps ca-certificates mpich libmpich-dev; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need="$need $pkg"
 done
 if [ -n "$need" ]; then
@@ -41,6 +42,7 @@ driver=$(docker info --format '{{.CgroupDriver}}')
 say "dockerd $(docker version --format '{{.Server.Version}}') running, cgroup driver $driver"
 
 scripts/build-test-image.sh socker-test/tiny:1
+packaging/mpi-image/build.sh socker/mpich:4
 
 if ! id socker-demo >/dev/null 2>&1; then
 	say "creating the demo user socker-demo"

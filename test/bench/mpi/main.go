@@ -1,0 +1,461 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sockerhpc/socker/internal/testutil"
+)
+
+const (
+	userName  = "sockb-user"
+	groupName = "sockb-g1"
+	memLimit  = 512 << 20 // each task cgroup's memory limit
+)
+
+func main() {
+	image := flag.String("image", "socker/mpich:4", "the MPI image (make mpi-image)")
+	n := flag.Int("n", 10, "measured runs of each hello variant")
+	pn := flag.Int("pn", 5, "measured runs of each ping-pong variant")
+	latIters := flag.Int("lat-iters", 20000, "ping-pong round trips for the latency")
+	bwIters := flag.Int("bw-iters", 200, "ping-pong round trips for the bandwidth")
+	flag.Parse()
+	if flag.NArg() != 0 || *n < 1 || *pn < 1 {
+		fmt.Fprintln(os.Stderr, "usage: mpi [-image IMAGE] [-n RUNS] [-pn RUNS] [-lat-iters N] [-bw-iters N]")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	b := &bench{image: *image, latIters: *latIters, bwIters: *bwIters}
+	report, err := b.run(ctx, *n, *pn)
+	if err != nil {
+		stop()
+		fmt.Fprintln(os.Stderr, "bench mpi: "+err.Error())
+		os.Exit(1)
+	}
+	fmt.Print(report)
+}
+
+type bench struct {
+	image             string
+	latIters, bwIters int
+	dir               string // temporary: socker, config's audit log, native programs
+	socker            string
+	mpiexec, proxy    string
+	user              testutil.User
+	hosts             [2]string
+	env               []string
+}
+
+func (b *bench) run(ctx context.Context, n, pn int) (report string, err error) {
+	if err := testutil.Prerequisites(b.image); err != nil {
+		return "", fmt.Errorf("prerequisites: %w (make mpi-image builds %s)", err, b.image)
+	}
+	for _, p := range []*string{&b.mpiexec, &b.proxy} {
+		name := map[*string]string{&b.mpiexec: "mpiexec.hydra", &b.proxy: "hydra_pmi_proxy"}[p]
+		if *p, err = exec.LookPath(name); err != nil {
+			return "", fmt.Errorf("%s not found (apt-get install mpich)", name)
+		}
+	}
+	if b.dir, err = os.MkdirTemp("", "socker-bench-mpi-"); err != nil {
+		return "", err
+	}
+	defer func() {
+		if rmErr := os.RemoveAll(b.dir); rmErr != nil && err == nil {
+			err = rmErr
+		}
+	}()
+	if err := os.Chmod(b.dir, 0o755); err != nil {
+		return "", err
+	}
+	// The config's directory and its parents must be root-owned and not
+	// group/world-writable: /run, not /tmp.
+	confDir, err := os.MkdirTemp("/run", "socker-bench-mpi-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(confDir)
+	if err := os.Chmod(confDir, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Join(b.dir, "log"), 0o700); err != nil {
+		return "", err
+	}
+	config := fmt.Sprintf(`[images]
+allow = [%q]
+[users]
+min_uid = 1000
+deny_groups = ["docker", "sudo", "disk", "adm"]
+[container]
+network = "host"
+pids_limit = 4096
+stop_grace_seconds = 10
+[audit]
+path = %q
+`, b.image, filepath.Join(b.dir, "log", "audit.log"))
+	configPath := filepath.Join(confDir, "socker.toml")
+	if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
+		return "", err
+	}
+	if b.socker, err = testutil.InstallSocker(b.dir, configPath); err != nil {
+		return "", err
+	}
+	if b.user, err = testutil.EnsureUser(userName, groupName); err != nil {
+		return "", err
+	}
+	if err := b.compile(); err != nil {
+		return "", err
+	}
+	b.hosts = [2]string{"localhost", secondHostName()}
+	// The programs are found on PATH: the native ones in dir/bin, the
+	// image's in /usr/bin (hydra hands mpiexec's PATH to the ranks).
+	// UCX_NET_DEVICES=lo: ranks in different containers cannot share
+	// memory and talk TCP, by default on every interface; loopback only.
+	b.env = []string{"PATH=" + filepath.Join(b.dir, "bin") + ":/usr/bin:/bin", "HOME=/tmp", "LC_ALL=C", "UCX_NET_DEVICES=lo"}
+
+	type variant struct {
+		name string
+		run  func() (time.Duration, string, error)
+	}
+	hello := []variant{
+		{"native mpiexec.hydra -n 4", func() (time.Duration, string, error) { return b.native(ctx, 4, "mpi-hello") }},
+		{"manual launcher, 2 native proxies", func() (time.Duration, string, error) {
+			return b.manual(ctx, false, nil, b.hosts[0]+":2,"+b.hosts[1]+":2", 4, "mpi-hello")
+		}},
+		{"manual launcher, 2 proxies via socker", func() (time.Duration, string, error) {
+			return b.manual(ctx, true, nil, b.hosts[0]+":2,"+b.hosts[1]+":2", 4, "mpi-hello")
+		}},
+	}
+	helloTimes := make([][]time.Duration, len(hello))
+	for i := -1; i < n; i++ { // i == -1: warm-up, not counted
+		for v, h := range hello {
+			d, out, err := h.run()
+			if err != nil {
+				return "", fmt.Errorf("hello, %s: %w", h.name, err)
+			}
+			if err := checkHello(out, 4, b.user.UID); err != nil {
+				return "", fmt.Errorf("hello, %s: %w", h.name, err)
+			}
+			if i >= 0 {
+				helloTimes[v] = append(helloTimes[v], d)
+			}
+		}
+	}
+
+	pp := []string{"mpi-pingpong", strconv.Itoa(b.latIters), strconv.Itoa(b.bwIters)}
+	two := b.hosts[0] + ":1," + b.hosts[1] + ":1"
+	ping := []variant{
+		{"native, one proxy (MPICH shm)", func() (time.Duration, string, error) { return b.native(ctx, 2, pp...) }},
+		{"native, 2 proxies (UCX shm)", func() (time.Duration, string, error) { return b.manual(ctx, false, nil, two, 2, pp...) }},
+		{"native, 2 proxies, UCX_TLS=tcp,self", func() (time.Duration, string, error) {
+			return b.manual(ctx, false, []string{"UCX_TLS=tcp,self"}, two, 2, pp...)
+		}},
+		{"2 proxies via socker (UCX tcp/lo)", func() (time.Duration, string, error) { return b.manual(ctx, true, nil, two, 2, pp...) }},
+	}
+	lat := make([][]float64, len(ping))
+	bw := make([][]float64, len(ping))
+	for i := -1; i < pn; i++ {
+		for v, p := range ping {
+			_, out, err := p.run()
+			if err != nil {
+				return "", fmt.Errorf("ping-pong, %s: %w", p.name, err)
+			}
+			l, w, err := parsePingPong(out)
+			if err != nil {
+				return "", fmt.Errorf("ping-pong, %s: %w", p.name, err)
+			}
+			if i >= 0 {
+				lat[v], bw[v] = append(lat[v], l), append(bw[v], w)
+			}
+		}
+	}
+
+	var r strings.Builder
+	fmt.Fprintf(&r, "MPI bootstrap benchmark: MPICH %s, image %s, hosts %s and %s (loopback), user %s\n",
+		mpichVersion(), b.image, b.hosts[0], b.hosts[1], b.user.Name)
+	fmt.Fprintf(&r, "hello world, 4 ranks: wall time (mpiexec start to last exit), median and min of %d runs\n", n)
+	base := median(helloTimes[0])
+	for v, h := range hello {
+		m := median(helloTimes[v])
+		fmt.Fprintf(&r, "  %-40s %8.1f ms  (min %6.1f)  x%.2f\n", h.name, ms(m), ms(slices.Min(helloTimes[v])), float64(m)/float64(base))
+	}
+	fmt.Fprintf(&r, "  ratio socker path / native manual launcher: x%.2f\n", float64(median(helloTimes[2]))/float64(median(helloTimes[1])))
+	fmt.Fprintf(&r, "ping-pong ranks 0-1 (%d round trips of 8 B, %d of 1 MiB), median of %d runs\n", b.latIters, b.bwIters, pn)
+	for v, p := range ping {
+		fmt.Fprintf(&r, "  %-40s latency %7.2f us  bandwidth %8.1f MB/s\n", p.name, medianF(lat[v]), medianF(bw[v]))
+	}
+	fmt.Fprintf(&r, "  ratio socker / native 2 proxies:           latency x%.2f, bandwidth x%.2f\n",
+		medianF(lat[3])/medianF(lat[1]), medianF(bw[3])/medianF(bw[1]))
+	fmt.Fprintf(&r, "  ratio socker / native 2 proxies, both TCP: latency x%.2f, bandwidth x%.2f\n",
+		medianF(lat[3])/medianF(lat[2]), medianF(bw[3])/medianF(bw[2]))
+	return r.String(), nil
+}
+
+// compile builds the native programs into dir/bin with the host's mpicc.
+func (b *bench) compile() error {
+	root, err := testutil.RepoRoot()
+	if err != nil {
+		return err
+	}
+	bin := filepath.Join(b.dir, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		return err
+	}
+	for _, p := range []string{"mpi-hello", "mpi-pingpong"} {
+		out, err := exec.Command("mpicc", "-O2", "-o", filepath.Join(bin, p), filepath.Join(root, "packaging", "mpi-image", p+".c")).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("mpicc %s: %v: %s", p, err, out)
+		}
+	}
+	return nil
+}
+
+// asUser returns argv run as the test user, outside any task cgroup, with
+// the benchmark's environment plus env.
+func (b *bench) asUser(env []string, argv ...string) *exec.Cmd {
+	cmd := testutil.AsUserOutside(b.user, argv...)
+	cmd.Env = append(slices.Clone(b.env), env...)
+	cmd.Dir = "/tmp"
+	return cmd
+}
+
+// native runs `mpiexec.hydra -n np prog...` (default launcher: one local
+// proxy) and returns its wall time and stdout.
+func (b *bench) native(ctx context.Context, np int, prog ...string) (time.Duration, string, error) {
+	cmd := b.asUser(nil, append([]string{b.mpiexec, "-n", strconv.Itoa(np), "-wdir", "/tmp"}, prog...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	if err := runCtx(ctx, cmd); err != nil {
+		return 0, "", fmt.Errorf("%v: %s", err, errb.String())
+	}
+	return time.Since(start), out.String(), nil
+}
+
+// manual runs prog with the manual launcher on hosts and starts each
+// HYDRA_LAUNCH line's proxy natively or through socker (each in its own
+// task cgroup, created before the clock starts, as Mesos would have). It
+// returns the wall time from mpiexec's start until it and every proxy have
+// exited, and mpiexec's stdout after HYDRA_LAUNCH_END. env is added to
+// mpiexec's environment, which hydra hands to the ranks.
+func (b *bench) manual(ctx context.Context, viaSocker bool, env []string, hosts string, np int, prog ...string) (time.Duration, string, error) {
+	var tasks []*testutil.TaskCgroup
+	defer func() {
+		for _, tc := range tasks {
+			tc.Close()
+		}
+	}()
+	if viaSocker {
+		for i := 0; i < strings.Count(hosts, ",")+1; i++ {
+			tc, err := testutil.NewTaskCgroup(memLimit)
+			if err != nil {
+				return 0, "", err
+			}
+			tasks = append(tasks, tc)
+		}
+	}
+	mp := b.asUser(env, append([]string{b.mpiexec, "-launcher", "manual", "-hosts", hosts, "-n", strconv.Itoa(np), "-wdir", "/tmp"}, prog...)...)
+	var errb bytes.Buffer
+	mp.Stderr = &errb
+	// A pipe of our own (not StdoutPipe, which Wait closes): the reader
+	// below runs while waitCtx may kill a hung mpiexec.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return 0, "", err
+	}
+	defer pr.Close()
+	mp.Stdout = pw
+	start := time.Now()
+	err = mp.Start()
+	pw.Close()
+	if err != nil {
+		return 0, "", err
+	}
+	// Whatever happens, nothing of this job outlives the call.
+	var proxies []*exec.Cmd
+	defer func() {
+		for _, c := range append([]*exec.Cmd{mp}, proxies...) {
+			if c.ProcessState == nil && c.Process != nil {
+				c.Process.Kill()
+				c.Wait()
+			}
+		}
+	}()
+	r := bufio.NewReader(pr)
+	var launches [][]string
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return 0, "", fmt.Errorf("mpiexec's stdout ended before HYDRA_LAUNCH_END: %v: %s", err, errb.String())
+		}
+		line = strings.TrimSpace(line)
+		if line == "HYDRA_LAUNCH_END" {
+			break
+		}
+		rest, ok := strings.CutPrefix(line, "HYDRA_LAUNCH: ")
+		if !ok {
+			return 0, "", fmt.Errorf("unexpected line %q", line)
+		}
+		launches = append(launches, strings.Fields(rest)[1:])
+	}
+	if viaSocker && len(launches) != len(tasks) {
+		return 0, "", fmt.Errorf("%d HYDRA_LAUNCH lines for %d hosts", len(launches), len(tasks))
+	}
+	proxyErr := make([]bytes.Buffer, len(launches))
+	for i, args := range launches {
+		var c *exec.Cmd
+		if viaSocker {
+			c = tasks[i].Command(&b.user, append([]string{b.socker, "run", b.image, "--", "hydra_pmi_proxy"}, args...)...)
+			c.Env = b.env
+		} else {
+			c = b.asUser(nil, append([]string{b.proxy}, args...)...)
+		}
+		c.Stdout, c.Stderr = &proxyErr[i], &proxyErr[i]
+		if err := c.Start(); err != nil {
+			return 0, "", err
+		}
+		proxies = append(proxies, c)
+	}
+	var out bytes.Buffer
+	read := make(chan struct{})
+	go func() {
+		out.ReadFrom(r)
+		close(read)
+	}()
+	err = waitCtx(ctx, mp)
+	<-read
+	if err != nil {
+		return 0, "", fmt.Errorf("mpiexec: %v: %s", err, errb.String())
+	}
+	for i, c := range proxies {
+		if err := waitCtx(ctx, c); err != nil {
+			return 0, "", fmt.Errorf("proxy %d: %v: %s", i, err, proxyErr[i].String())
+		}
+	}
+	wall := time.Since(start)
+	for _, tc := range tasks {
+		ids, err := exec.Command("docker", "ps", "-aq", "--filter", "label=socker.mesos-container-id="+tc.ID).Output()
+		if err != nil {
+			return 0, "", err
+		}
+		if len(bytes.TrimSpace(ids)) != 0 {
+			return 0, "", fmt.Errorf("containers left behind in task %s: %s", tc.ID, bytes.TrimSpace(ids))
+		}
+	}
+	return wall, out.String(), nil
+}
+
+// runCtx runs cmd; waitCtx waits for a started cmd, killing it if ctx ends
+// or it runs for more than two minutes.
+func runCtx(ctx context.Context, cmd *exec.Cmd) error {
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	return waitCtx(ctx, cmd)
+}
+
+func waitCtx(ctx context.Context, cmd *exec.Cmd) error {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		cmd.Process.Kill()
+		<-done
+		return errors.New("interrupted")
+	case <-time.After(2 * time.Minute):
+		cmd.Process.Kill()
+		<-done
+		return errors.New("did not finish within 2 minutes (killed)")
+	}
+}
+
+var rankLine = regexp.MustCompile(`^rank (\d+) of (\d+) on \S+ uid (\d+)$`)
+
+// checkHello checks that out has one line per rank of np, each with uid.
+func checkHello(out string, np int, uid uint32) error {
+	seen := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		m := rankLine.FindStringSubmatch(l)
+		if m == nil || m[2] != strconv.Itoa(np) || m[3] != strconv.FormatUint(uint64(uid), 10) || seen[m[1]] {
+			return fmt.Errorf("unexpected output %q", out)
+		}
+		seen[m[1]] = true
+	}
+	if len(seen) != np {
+		return fmt.Errorf("want %d ranks, got %q", np, out)
+	}
+	return nil
+}
+
+var (
+	latLine = regexp.MustCompile(`(?m)^latency 8B: ([0-9.]+) us$`)
+	bwLine  = regexp.MustCompile(`(?m)^bandwidth 1MiB: ([0-9.]+) MB/s$`)
+)
+
+func parsePingPong(out string) (lat, bw float64, err error) {
+	l, w := latLine.FindStringSubmatch(out), bwLine.FindStringSubmatch(out)
+	if l == nil || w == nil {
+		return 0, 0, fmt.Errorf("unexpected output %q", out)
+	}
+	lat, _ = strconv.ParseFloat(l[1], 64)
+	bw, _ = strconv.ParseFloat(w[1], 64)
+	return lat, bw, nil
+}
+
+// secondHostName is a second loopback-only name for this machine: the
+// hostname if it resolves to loopback only, else 127.0.0.1.
+func secondHostName() string {
+	name, err := os.Hostname()
+	if err != nil || name == "localhost" {
+		return "127.0.0.1"
+	}
+	addrs, err := net.LookupHost(name)
+	if err != nil || len(addrs) == 0 {
+		return "127.0.0.1"
+	}
+	for _, a := range addrs {
+		if ip := net.ParseIP(a); ip == nil || !ip.IsLoopback() {
+			return "127.0.0.1"
+		}
+	}
+	return name
+}
+
+func mpichVersion() string {
+	out, err := exec.Command("dpkg-query", "-W", "-f=${Version}", "mpich").Output()
+	if err != nil {
+		return "?"
+	}
+	return string(out)
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func medianF(f []float64) float64 {
+	s := slices.Clone(f)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
