@@ -1,0 +1,35 @@
+// Package localmesos is an embedded local Mesos: a master and N agents in
+// one process, on one machine, speaking the Mesos v1 scheduler HTTP API on
+// 127.0.0.1. It is what `mesos-local` is to Mesos and `local[N]` to Spark:
+// the engine of `mrun --master local[:N]` and the stand-in for a Mesos
+// cluster in tests. On a real cluster, schedulers talk to a real master.
+//
+// What it reproduces, checked against byte-exact captures of a Mesos 1.12
+// master and agent (testdata/, see its README):
+//   - the HTTP layer of POST /api/v1/scheduler: status lines, header order,
+//     error texts, Accept/Content-Type negotiation, the order of request
+//     checks, keep-alive connections (http.go);
+//   - the SUBSCRIBE stream: one HTTP chunk per RecordIO record, JSON as the
+//     master writes it or protobuf, heartbeats, the zero chunk on TEARDOWN
+//     and failover (stream.go, codec.go);
+//   - offers, DECLINE filters, REVIVE/SUPPRESS, ACCEPT validation with the
+//     master's TASK_LOST/TASK_DROPPED/TASK_ERROR updates, KILL,
+//     reconciliation (cluster.go, calls.go);
+//   - the agent and command executor: STARTING/RUNNING/terminal updates
+//     with uuids, sent one at a time, each after the previous one was
+//     acknowledged, re-sent unchanged when it is not; SIGTERM then SIGKILL
+//     after the grace period (cluster.go);
+//   - --switch_user and the cgroups isolator: each task runs as
+//     CommandInfo.user (else the framework's user) with that user's groups,
+//     in its own process group and sandbox, inside a fresh cgroup
+//     mesos/<container-id> with the task's cpu and memory limits, removed
+//     when the task ends (launcher.go, cgroups.go). Launchers are
+//     swappable, so the master logic is tested without root.
+//
+// What it is not: a production master. There is no authentication or
+// authorization, no persistence or recovery (a restart forgets everything),
+// no master failover or agent failure, no roles, quota, reservations,
+// volumes, custom executors, task groups, container images or fetcher
+// URIs, and no operator API or web UI. Tasks run as other users and in
+// cgroups only when the process runs as root.
+package localmesos

@@ -1,0 +1,285 @@
+package localmesos
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+)
+
+// The master's HTTP layer is written by hand on purpose: net/http orders
+// response headers its own way and adds Content-Type, Connection and
+// Content-Length where libprocess does not. Requests are parsed with
+// http.ReadRequest; every response is written byte for byte.
+
+const (
+	jsonType     = "application/json"
+	protobufType = "application/x-protobuf"
+	maxBody      = 64 << 20
+)
+
+func (c *Cluster) serve() {
+	for {
+		conn, err := c.ln.Accept()
+		if err != nil {
+			return // Close
+		}
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			conn.Close()
+			return
+		}
+		c.open[conn] = true
+		c.conns.Add(1)
+		c.mu.Unlock()
+		go c.serveConn(conn)
+	}
+}
+
+// serveConn answers requests on a keep-alive connection until the client
+// closes it, asks to close it, or subscribes (the stream then owns it).
+func (c *Cluster) serveConn(conn net.Conn) {
+	defer c.conns.Done()
+	forget := func() {
+		c.mu.Lock()
+		delete(c.open, conn)
+		c.mu.Unlock()
+	}
+	br := bufio.NewReader(conn)
+	for {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			conn.Close()
+			forget()
+			return
+		}
+		if strings.EqualFold(req.Header.Get("Expect"), "100-continue") {
+			conn.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n")) // curl waits a second for it
+		}
+		body, err := io.ReadAll(io.LimitReader(req.Body, maxBody))
+		if err != nil {
+			conn.Close()
+			forget()
+			return
+		}
+		if c.handle(conn, req, body) {
+			forget() // the subscription stream closes it
+			return
+		}
+		if req.Close {
+			conn.Close()
+			forget()
+			return
+		}
+	}
+}
+
+func httpDate() string { return time.Now().UTC().Format(http.TimeFormat) }
+
+// respond writes a response as libprocess does: Date first; 202 with only
+// Content-Length: 0; errors as text/plain without a trailing newline.
+func respond(w io.Writer, code int, body string, extra ...string) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\nDate: %s\r\n", code, http.StatusText(code), httpDate())
+	for _, h := range extra {
+		b.WriteString(h + "\r\n")
+	}
+	if body != "" {
+		b.WriteString("Content-Type: text/plain; charset=utf-8\r\n")
+	}
+	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
+	w.Write(b.Bytes())
+}
+
+// handle answers one request; it returns true when the connection became a
+// subscription stream.
+func (c *Cluster) handle(conn net.Conn, req *http.Request, body []byte) bool {
+	p := req.URL.Path
+	if p != "/api/v1/scheduler" && !strings.HasPrefix(p, "/api/v1/scheduler/") && p != "/master/api/v1/scheduler" {
+		respond(conn, http.StatusNotFound, "")
+		return false
+	}
+	if req.Method != http.MethodPost {
+		respond(conn, http.StatusMethodNotAllowed,
+			fmt.Sprintf("405 Method Not Allowed. Expecting one of { 'POST' }, but received '%s'.", req.Method), "Allow: POST")
+		return false
+	}
+	var call scheduler.Call
+	typeSet := false
+	switch ct := req.Header.Values("Content-Type"); {
+	case len(ct) == 0:
+		respond(conn, http.StatusBadRequest, "Expecting 'Content-Type' to be present")
+		return false
+	case ct[0] == protobufType:
+		if err := call.Unmarshal(body); err != nil {
+			respond(conn, http.StatusBadRequest, "Failed to parse body into Call protobuf")
+			return false
+		}
+		typeSet = call.Type != scheduler.Call_UNKNOWN // proto2 presence is lost by gogo
+	case ct[0] == jsonType:
+		present, err := unmarshalJSON(body, &call)
+		if err != nil {
+			respond(conn, http.StatusBadRequest, err.Error())
+			return false
+		}
+		typeSet = present["type"]
+	default:
+		respond(conn, http.StatusUnsupportedMediaType, "Expecting 'Content-Type' of application/json or application/x-protobuf")
+		return false
+	}
+	if msg := validate(&call, typeSet); msg != "" {
+		respond(conn, http.StatusBadRequest, "Failed to validate scheduler::Call: "+msg)
+		return false
+	}
+
+	if call.Type == scheduler.Call_SUBSCRIBE {
+		return c.handleSubscribe(conn, req, &call)
+	}
+
+	c.mu.Lock()
+	fw := c.frameworks[call.FrameworkID.Value]
+	var fail string
+	code := http.StatusBadRequest
+	switch streamID := req.Header.Values("Mesos-Stream-Id"); {
+	case fw == nil:
+		fail = "Framework cannot be found"
+	case fw.stream == nil:
+		code, fail = http.StatusForbidden, "Framework is not subscribed"
+	case len(streamID) == 0:
+		fail = "All non-subscribe calls should include the 'Mesos-Stream-Id' header"
+	case streamID[0] != fw.stream.id:
+		fail = fmt.Sprintf("The stream ID '%s' included in this request didn't match the stream ID currently associated with framework ID %s",
+			streamID[0], fw.id)
+	case call.Type == scheduler.Call_UNKNOWN:
+		// The real 1.12 master aborts on this call (a CHECK failure); answer instead.
+		fail = "Failed to validate scheduler::Call: Expecting 'type' to be a known call type, got UNKNOWN"
+	}
+	if fail != "" {
+		c.mu.Unlock()
+		respond(conn, code, fail)
+		return false
+	}
+	var ending *stream
+	if call.Type == scheduler.Call_TEARDOWN {
+		ending = fw.stream
+	}
+	c.dispatch(fw, &call)
+	c.mu.Unlock()
+	if ending != nil {
+		ending.wait(5 * time.Second) // the stream's zero chunk goes out before the 202
+	}
+	respond(conn, http.StatusAccepted, "")
+	return false
+}
+
+func (c *Cluster) handleSubscribe(conn net.Conn, req *http.Request, call *scheduler.Call) bool {
+	json := true
+	switch accept := req.Header.Values("Accept"); {
+	case accepts(accept, jsonType):
+	case accepts(accept, protobufType):
+		json = false
+	default:
+		respond(conn, http.StatusNotAcceptable, "Expecting 'Accept' to allow 'application/x-protobuf' or 'application/json'")
+		return false
+	}
+	if len(req.Header.Values("Mesos-Stream-Id")) > 0 {
+		respond(conn, http.StatusBadRequest, "Subscribe calls should not include the 'Mesos-Stream-Id' header")
+		return false
+	}
+	s := newStream(newUUID(), conn, json, c.streamBroken)
+	ct := jsonType
+	if !json {
+		ct = protobufType
+	}
+	head := fmt.Sprintf("HTTP/1.1 200 OK\r\nDate: %s\r\nTransfer-Encoding: chunked\r\nMesos-Stream-Id: %s\r\nContent-Type: %s\r\n\r\n",
+		httpDate(), s.id, ct)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		conn.Close()
+		return true
+	}
+	conn.Write([]byte(head))
+	go s.run(c.cfg.HeartbeatInterval)
+	c.subscribe(*call.Subscribe.FrameworkInfo, s)
+	return true
+}
+
+// accepts reports whether an Accept header allows mediaType (no header
+// allows everything; q=0 refuses).
+func accepts(values []string, mediaType string) bool {
+	if len(values) == 0 {
+		return true
+	}
+	for _, v := range values {
+		for _, entry := range strings.Split(v, ",") {
+			parts := strings.Split(entry, ";")
+			mt := strings.ToLower(strings.TrimSpace(parts[0]))
+			q := 1.0
+			for _, p := range parts[1:] {
+				if k, val, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.TrimSpace(k) == "q" {
+					q, _ = strconv.ParseFloat(strings.TrimSpace(val), 64)
+				}
+			}
+			if q > 0 && (mt == "*/*" || mt == mediaType || mt == strings.SplitN(mediaType, "/", 2)[0]+"/*") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// validate is the master's validation::scheduler::call::validate.
+func validate(call *scheduler.Call, typeSet bool) string {
+	if !typeSet {
+		return "Expecting 'type' to be present"
+	}
+	if call.Type == scheduler.Call_SUBSCRIBE {
+		if call.Subscribe == nil || call.Subscribe.FrameworkInfo == nil {
+			return "Expecting 'subscribe' to be present"
+		}
+		a, b := call.FrameworkID, call.Subscribe.FrameworkInfo.ID
+		if (a == nil) != (b == nil) || a != nil && a.Value != b.Value {
+			return "'framework_id' differs from 'subscribe.framework_info.id'"
+		}
+		return ""
+	}
+	if call.FrameworkID == nil {
+		return "Expecting 'framework_id' to be present"
+	}
+	need := map[scheduler.Call_Type]struct {
+		name string
+		set  bool
+	}{
+		scheduler.Call_ACCEPT:                       {"accept", call.Accept != nil},
+		scheduler.Call_DECLINE:                      {"decline", call.Decline != nil},
+		scheduler.Call_ACCEPT_INVERSE_OFFERS:        {"accept_inverse_offers", call.AcceptInverseOffers != nil},
+		scheduler.Call_DECLINE_INVERSE_OFFERS:       {"decline_inverse_offers", call.DeclineInverseOffers != nil},
+		scheduler.Call_KILL:                         {"kill", call.Kill != nil},
+		scheduler.Call_SHUTDOWN:                     {"shutdown", call.Shutdown != nil},
+		scheduler.Call_ACKNOWLEDGE:                  {"acknowledge", call.Acknowledge != nil},
+		scheduler.Call_ACKNOWLEDGE_OPERATION_STATUS: {"acknowledge_operation_status", call.AcknowledgeOperationStatus != nil},
+		scheduler.Call_RECONCILE:                    {"reconcile", call.Reconcile != nil},
+		scheduler.Call_RECONCILE_OPERATIONS:         {"reconcile_operations", call.ReconcileOperations != nil},
+		scheduler.Call_MESSAGE:                      {"message", call.Message != nil},
+		scheduler.Call_REQUEST:                      {"request", call.Request != nil},
+		scheduler.Call_UPDATE_FRAMEWORK:             {"update_framework", call.UpdateFramework != nil},
+	}
+	if n, ok := need[call.Type]; ok && !n.set {
+		return "Expecting '" + n.name + "' to be present"
+	}
+	if call.Type == scheduler.Call_ACKNOWLEDGE {
+		if u := call.Acknowledge.UUID; len(u) != 16 || bytes.Equal(u, make([]byte, 16)) {
+			return "Not a valid UUID"
+		}
+	}
+	return ""
+}

@@ -1,0 +1,246 @@
+package localmesos
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"syscall"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+)
+
+// LaunchSpec is what an agent hands its Launcher for one command task.
+type LaunchSpec struct {
+	TaskID, FrameworkID, AgentID string
+	ContainerID                  string // a UUID: the cgroup is mesos/<ContainerID>
+	User                         string // CommandInfo.user, else FrameworkInfo.user
+	Command                      mesos.CommandInfo
+	CPUs, MemMB                  float64 // the task's resources
+	Sandbox                      string  // to create, owned by User; the task's cwd
+	Env                          []string
+}
+
+// Launcher starts the processes of command tasks. The master and agents
+// only call it; tests swap in a fake so that none of them needs root.
+type Launcher interface {
+	// Launch prepares the sandbox and starts the task. A *SandboxError
+	// means the task never started and is lost; other errors are launch
+	// failures.
+	Launch(spec LaunchSpec) (Process, error)
+}
+
+// Process is a started task.
+type Process interface {
+	Pid() int
+	// Signal signals every process of the task: its process group, and for
+	// SIGKILL its whole cgroup.
+	Signal(sig syscall.Signal) error
+	// Wait waits for the task's command to end, then kills whatever it left
+	// behind and removes its cgroup.
+	Wait() (syscall.WaitStatus, error)
+}
+
+// SandboxError is an agent's failure to prepare a task (its user does not
+// exist, ...). The task is reported TASK_LOST from SOURCE_AGENT with
+// REASON_EXECUTOR_TERMINATED and this message, as a Mesos agent does.
+type SandboxError struct{ Message string }
+
+func (e *SandboxError) Error() string { return e.Message }
+
+// ExecLauncher runs command tasks as a Mesos agent with --switch_user and
+// --isolation=cgroups/cpu,cgroups/mem does. Run as root, it runs each task
+// as its user (that user's primary and supplementary groups, no other
+// privilege), in a new process group, inside a fresh cgroup mesos/<id>
+// created before the command runs. Run as another user it can only run
+// tasks as that same user, and without a cgroup.
+type ExecLauncher struct {
+	// AllowRoot lets tasks run as root.
+	AllowRoot bool
+}
+
+// trampoline waits on fd 3 until the agent has put it in the task's cgroup,
+// then becomes the task's command.
+const trampoline = `IFS= read -r go <&3; exec 3<&-; [ "$go" = go ] || exit 125; exec "$@"`
+
+// Launch implements Launcher.
+func (l *ExecLauncher) Launch(spec LaunchSpec) (Process, error) {
+	cred, err := TaskCredential(spec, l.AllowRoot)
+	if err != nil {
+		return nil, err
+	}
+	stdout, stderr, err := makeSandbox(spec.Sandbox, int(cred.Uid), int(cred.Gid))
+	if err != nil {
+		return nil, &SandboxError{fmt.Sprintf("Failed to create executor directory '%s': %v", spec.Sandbox, err)}
+	}
+	defer stdout.Close()
+	defer stderr.Close()
+
+	// shell: /bin/sh -c value; else value is the executable and arguments
+	// its argv (argv[0] becomes value: the trampoline cannot set it).
+	argv := []string{"/bin/sh", "-c", spec.Command.GetValue()}
+	if !spec.Command.GetShell() {
+		argv = []string{spec.Command.GetValue()}
+		if len(spec.Command.Arguments) > 1 {
+			argv = append(argv, spec.Command.Arguments[1:]...)
+		}
+	}
+	p := &execProcess{}
+	if os.Geteuid() != 0 { // our own user's task, and no cgroup
+		p.cmd = exec.Command(argv[0], argv[1:]...)
+		p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		p.cmd.Dir, p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = spec.Sandbox, spec.Env, stdout, stderr
+		if err := p.cmd.Start(); err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
+
+	// As root: the trampoline starts as the user, in its own process group,
+	// and waits until we have moved it into the new cgroup.
+	if p.cg, err = newTaskCgroup(spec.ContainerID, spec.CPUs, spec.MemMB); err != nil {
+		return nil, fmt.Errorf("creating cgroup mesos/%s: %w", spec.ContainerID, err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		p.cg.destroy()
+		return nil, err
+	}
+	defer w.Close()
+	p.cmd = exec.Command("/bin/sh", append([]string{"-c", trampoline, "sh"}, argv...)...)
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
+	p.cmd.Dir, p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = spec.Sandbox, spec.Env, stdout, stderr
+	p.cmd.ExtraFiles = []*os.File{r}
+	err = p.cmd.Start()
+	r.Close()
+	if err == nil {
+		if err = p.cg.add(p.cmd.Process.Pid); err == nil {
+			_, err = w.Write([]byte("go\n"))
+		}
+		if err != nil {
+			p.cmd.Process.Kill()
+			p.cmd.Wait()
+		}
+	}
+	if err != nil {
+		p.cg.destroy()
+		return nil, err
+	}
+	return p, nil
+}
+
+// TaskCredential resolves the user a task runs as, with the checks of an
+// agent with --switch_user: the user must exist (else the agent's "No such
+// user" error), be root only if allowRoot, and be this process's own user
+// unless this process is root.
+func TaskCredential(spec LaunchSpec, allowRoot bool) (*syscall.Credential, error) {
+	dirErr := func(format string, args ...any) error {
+		return &SandboxError{fmt.Sprintf("Failed to create executor directory '%s': ", spec.Sandbox) + fmt.Sprintf(format, args...)}
+	}
+	u, err := user.Lookup(spec.User)
+	if err != nil {
+		return nil, dirErr("Failed to chown directory to '%s': No such user '%s'", spec.User, spec.User)
+	}
+	cred, err := credential(u)
+	if err != nil {
+		return nil, dirErr("Failed to chown directory to '%s': %v", spec.User, err)
+	}
+	switch {
+	case cred.Uid == 0 && !allowRoot:
+		return nil, &SandboxError{"Refusing to run a task as root (localmesos Config.AllowRoot is false)"}
+	case os.Geteuid() != 0 && int(cred.Uid) != os.Geteuid():
+		return nil, dirErr("Failed to chown directory to '%s': Operation not permitted", spec.User)
+	}
+	return cred, nil
+}
+
+// credential is the user's uid, gid and groups as initgroups(3) sets them.
+func credential(u *user.User) (*syscall.Credential, error) {
+	uid, err := strconv.ParseUint(u.Uid, 10, 32)
+	if err != nil {
+		return nil, err
+	}
+	gid, err := strconv.ParseUint(u.Gid, 10, 32)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := u.GroupIds()
+	if err != nil {
+		return nil, fmt.Errorf("reading the groups of %s: %w", u.Username, err)
+	}
+	cred := &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}
+	for _, id := range ids {
+		g, err := strconv.ParseUint(id, 10, 32)
+		if err != nil {
+			return nil, err
+		}
+		cred.Groups = append(cred.Groups, uint32(g))
+	}
+	return cred, nil
+}
+
+// makeSandbox creates the sandbox (0750, owned by the task's user) with its
+// stdout and stderr files; the directories above it stay root's and
+// traversable.
+func makeSandbox(dir string, uid, gid int) (stdout, stderr *os.File, err error) {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, nil, err
+	}
+	if err := os.Mkdir(dir, 0o750); err != nil {
+		return nil, nil, err
+	}
+	if err := os.Chown(dir, uid, gid); err != nil {
+		os.Remove(dir)
+		return nil, nil, fmt.Errorf("Failed to chown directory: %w", err)
+	}
+	open := func(name string) (*os.File, error) {
+		f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err == nil {
+			err = f.Chown(uid, gid)
+		}
+		return f, err
+	}
+	if stdout, err = open("stdout"); err != nil {
+		return nil, nil, err
+	}
+	if stderr, err = open("stderr"); err != nil {
+		stdout.Close()
+		return nil, nil, err
+	}
+	return stdout, stderr, nil
+}
+
+type execProcess struct {
+	cmd *exec.Cmd
+	cg  *taskCgroup // nil when not running as root
+}
+
+func (p *execProcess) Pid() int { return p.cmd.Process.Pid }
+
+func (p *execProcess) Signal(sig syscall.Signal) error {
+	err := syscall.Kill(-p.cmd.Process.Pid, sig)
+	if sig == syscall.SIGKILL && p.cg != nil {
+		p.cg.kill()
+	}
+	return err
+}
+
+func (p *execProcess) Wait() (syscall.WaitStatus, error) {
+	err := p.cmd.Wait()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		return 0, err
+	}
+	// The task ends with its command, as under the command executor.
+	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	if p.cg != nil {
+		if err := p.cg.destroy(); err != nil {
+			log.Printf("localmesos: %v", err) // the task's status stands
+		}
+	}
+	return p.cmd.ProcessState.Sys().(syscall.WaitStatus), nil
+}
