@@ -163,7 +163,7 @@ func (j *jobRun) loop(ctx context.Context, events <-chan *scheduler.Event, strea
 				return 1, fmt.Errorf("no event from the master for %v (3 missed heartbeats): giving up", time.Since(lastEvent).Round(time.Second))
 			}
 		case <-deadline:
-			if j.mpiexec == nil {
+			if !j.placed() {
 				msg := "no offers"
 				if lastShort != nil {
 					msg = lastShort.Error()
@@ -201,7 +201,7 @@ func (j *jobRun) loop(ctx context.Context, events <-chan *scheduler.Event, strea
 				for _, of := range e.GetOffers().GetOffers() {
 					j.offers[of.GetID().Value] = of
 				}
-				if j.mpiexec != nil {
+				if j.placed() {
 					j.declineAll()
 					continue
 				}
@@ -244,7 +244,7 @@ func (j *jobRun) loop(ctx context.Context, events <-chan *scheduler.Event, strea
 				return 1, fmt.Errorf("the master refused the framework: %s", e.GetError().GetMessage())
 			case scheduler.Event_FAILURE:
 				f := e.GetFailure()
-				if f.GetAgentID() != nil && j.mpiexec != nil {
+				if f.GetAgentID() != nil && j.placed() {
 					j.killAll()
 					return 1, fmt.Errorf("agent %s failed", f.GetAgentID().GetValue())
 				}
@@ -366,6 +366,9 @@ func exitStatus(waitErr error) (int, error) {
 	}
 	return 0, waitErr
 }
+
+// placed reports whether the job has been placed and its tasks launched.
+func (j *jobRun) placed() bool { return len(j.plan.Hosts) > 0 }
 
 // allEnded reports whether every launched task has reached a terminal state.
 func (j *jobRun) allEnded() bool {
