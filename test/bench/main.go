@@ -88,41 +88,10 @@ func bench(ctx context.Context, image string, n int) (report string, err error) 
 		return "", err
 	}
 
-	dir, err := os.MkdirTemp("", "socker-bench-")
-	if err != nil {
-		return "", err
-	}
-	defer func() {
-		if rmErr := os.RemoveAll(dir); rmErr != nil && err == nil {
-			err = fmt.Errorf("removing %s: %w", dir, rmErr)
-		}
-	}()
-	if err := os.Chmod(dir, 0o755); err != nil {
-		return "", err
-	}
-	// socker refuses a config whose directory, or any directory above it, is
-	// not root-owned or is writable by group or others: /tmp is, /run is not.
-	// The binary stays in dir (/tmp: /run may be mounted nosuid).
-	confDir, err := os.MkdirTemp("/run", "socker-bench-")
-	if err != nil {
-		return "", err
-	}
-	defer func() {
-		if rmErr := os.RemoveAll(confDir); rmErr != nil && err == nil {
-			err = fmt.Errorf("removing %s: %w", confDir, rmErr)
-		}
-	}()
-	if err := os.Chmod(confDir, 0o755); err != nil {
-		return "", err
-	}
-	configPath := filepath.Join(confDir, "socker.toml")
-	auditPath := filepath.Join(dir, "log", "audit.log")
-	if err := os.MkdirAll(filepath.Join(dir, "log"), 0o700); err != nil {
-		return "", err
-	}
 	// As the integration tests' baseConfig, without the mount prefix (the
 	// benchmark binds nothing).
-	config := fmt.Sprintf(`[images]
+	in, err := testutil.NewInstall("socker-bench-", func(auditPath string) string {
+		return fmt.Sprintf(`[images]
 allow = [%q]
 [users]
 min_uid = 1000
@@ -134,13 +103,16 @@ stop_grace_seconds = 10
 [audit]
 path = %q
 `, image, pidsLimit, auditPath)
-	if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
-		return "", err
-	}
-	socker, err := testutil.InstallSocker(dir, configPath)
+	})
 	if err != nil {
 		return "", err
 	}
+	defer func() {
+		if rmErr := in.Close(); rmErr != nil && err == nil {
+			err = fmt.Errorf("removing the install: %w", rmErr)
+		}
+	}()
+	dir, socker, auditPath := in.Dir, in.Socker, in.AuditPath
 	// The toolchain make used to build socker, from the binary's build info.
 	info, err := buildinfo.ReadFile(socker)
 	if err != nil {

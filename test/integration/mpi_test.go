@@ -7,8 +7,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
-	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -78,7 +76,7 @@ const mpiImage = "socker/mpich:4"
 func TestMPI_HydraBootstrapThroughSocker(t *testing.T) {
 	mpiexec := mpiPrerequisites(t)
 	withConfig(t, mpiConfig(t))
-	second := secondHostName(t)
+	second := testutil.LoopbackHostname()
 	hosts := "localhost:2," + second + ":2"
 	t.Logf("hosts %s", hosts)
 
@@ -242,29 +240,6 @@ func mpiConfig(t *testing.T) string {
 		c = strings.Replace(c, r[0], r[1], 1)
 	}
 	return c
-}
-
-// secondHostName returns a second name for this machine that resolves to
-// loopback only (tests send traffic nowhere else): the hostname if it does,
-// else 127.0.0.1. Hydra treats each distinct name in -hosts as a host of its
-// own, so "localhost" and this name make two "nodes" on one machine.
-func secondHostName(t *testing.T) string {
-	t.Helper()
-	name, err := os.Hostname()
-	if err != nil || name == "localhost" {
-		return "127.0.0.1"
-	}
-	addrs, err := net.LookupHost(name)
-	if err != nil || len(addrs) == 0 {
-		return "127.0.0.1"
-	}
-	for _, a := range addrs {
-		if ip := net.ParseIP(a); ip == nil || !ip.IsLoopback() {
-			t.Logf("hostname %s resolves to %s, not loopback: using 127.0.0.1", name, a)
-			return "127.0.0.1"
-		}
-	}
-	return name
 }
 
 // hydraJob is an mpiexec.hydra started with the manual launcher.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -72,31 +71,8 @@ func (b *bench) run(ctx context.Context, n, pn int) (report string, err error) {
 			return "", fmt.Errorf("%s not found (apt-get install mpich)", name)
 		}
 	}
-	if b.dir, err = os.MkdirTemp("", "socker-bench-mpi-"); err != nil {
-		return "", err
-	}
-	defer func() {
-		if rmErr := os.RemoveAll(b.dir); rmErr != nil && err == nil {
-			err = rmErr
-		}
-	}()
-	if err := os.Chmod(b.dir, 0o755); err != nil {
-		return "", err
-	}
-	// The config's directory and its parents must be root-owned and not
-	// group/world-writable: /run, not /tmp.
-	confDir, err := os.MkdirTemp("/run", "socker-bench-mpi-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(confDir)
-	if err := os.Chmod(confDir, 0o755); err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(filepath.Join(b.dir, "log"), 0o700); err != nil {
-		return "", err
-	}
-	config := fmt.Sprintf(`[images]
+	in, err := testutil.NewInstall("socker-bench-mpi-", func(auditPath string) string {
+		return fmt.Sprintf(`[images]
 allow = [%q]
 [users]
 min_uid = 1000
@@ -107,21 +83,24 @@ pids_limit = 4096
 stop_grace_seconds = 10
 [audit]
 path = %q
-`, b.image, filepath.Join(b.dir, "log", "audit.log"))
-	configPath := filepath.Join(confDir, "socker.toml")
-	if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
+`, b.image, auditPath)
+	})
+	if err != nil {
 		return "", err
 	}
-	if b.socker, err = testutil.InstallSocker(b.dir, configPath); err != nil {
-		return "", err
-	}
+	defer func() {
+		if rmErr := in.Close(); rmErr != nil && err == nil {
+			err = rmErr
+		}
+	}()
+	b.dir, b.socker = in.Dir, in.Socker
 	if b.user, err = testutil.EnsureUser(userName, groupName); err != nil {
 		return "", err
 	}
 	if err := b.compile(); err != nil {
 		return "", err
 	}
-	b.hosts = [2]string{"localhost", secondHostName()}
+	b.hosts = [2]string{"localhost", testutil.LoopbackHostname()}
 	// The programs are found on PATH: the native ones in dir/bin, the
 	// image's in /usr/bin (hydra hands mpiexec's PATH to the ranks).
 	// UCX_NET_DEVICES=lo: ranks in different containers cannot share
@@ -417,25 +396,6 @@ func parsePingPong(out string) (lat, bw float64, err error) {
 	lat, _ = strconv.ParseFloat(l[1], 64)
 	bw, _ = strconv.ParseFloat(w[1], 64)
 	return lat, bw, nil
-}
-
-// secondHostName is a second loopback-only name for this machine: the
-// hostname if it resolves to loopback only, else 127.0.0.1.
-func secondHostName() string {
-	name, err := os.Hostname()
-	if err != nil || name == "localhost" {
-		return "127.0.0.1"
-	}
-	addrs, err := net.LookupHost(name)
-	if err != nil || len(addrs) == 0 {
-		return "127.0.0.1"
-	}
-	for _, a := range addrs {
-		if ip := net.ParseIP(a); ip == nil || !ip.IsLoopback() {
-			return "127.0.0.1"
-		}
-	}
-	return name
 }
 
 func mpichVersion() string {
