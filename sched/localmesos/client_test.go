@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 )
 
@@ -175,6 +176,9 @@ type sub struct {
 	json     bool
 	streamID string
 	fwID     string
+	// held are the offers await skipped while waiting for something else:
+	// still outstanding at the master, so offerFor may use them.
+	held []mesos.Offer
 }
 
 type event struct {
@@ -239,10 +243,40 @@ func (s *sub) await(typ scheduler.Event_Type, timeout time.Duration) event {
 		if ev.Type == typ {
 			return ev
 		}
-		if ev.Type != scheduler.Event_HEARTBEAT && ev.Type != scheduler.Event_OFFERS {
+		switch ev.Type {
+		case scheduler.Event_HEARTBEAT:
+		case scheduler.Event_OFFERS:
+			s.held = append(s.held, ev.Offers.Offers...)
+		default:
 			s.t.Fatalf("waiting for %v, got %s", typ, ev.rec)
 		}
 	}
+}
+
+// offerFor returns an outstanding offer with at least cpus and mem: one
+// that await skipped, else the next that arrives.
+func (s *sub) offerFor(cpus, mem float64, timeout time.Duration) mesos.Offer {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		for i, o := range s.held {
+			if scalar(o.Resources, "cpus") >= cpus && scalar(o.Resources, "mem") >= mem {
+				s.held = append(s.held[:i], s.held[i+1:]...)
+				return o
+			}
+		}
+		s.held = append(s.held, s.await(scheduler.Event_OFFERS, time.Until(deadline)).Offers.Offers...)
+	}
+}
+
+func scalar(res []mesos.Resource, name string) float64 {
+	var sum float64
+	for _, r := range res {
+		if r.Name == name {
+			sum += r.GetScalar().GetValue()
+		}
+	}
+	return sum
 }
 
 // call sends a JSON call on the keep-alive connection and returns the response.

@@ -153,7 +153,7 @@ func TestIntegration_TasksRunAsTheUserInTheirCgroup(t *testing.T) {
 
 	// 3. A command without a shell: CommandInfo.value and its arguments.
 	s.mustCall(`{"framework_id":{"value":%q},"type":"REVIVE"}`, s.fwID)
-	o = s.await(scheduler.Event_OFFERS, 5*time.Second).Offers.Offers[0]
+	o = s.offerFor(0.1, 32, 5*time.Second)
 	s.mustCall(`{"framework_id":{"value":%q},"type":"ACCEPT","accept":{"offer_ids":[{"value":%q}],"operations":[{"type":"LAUNCH","launch":{"task_infos":[{"name":"t-argv","task_id":{"value":"t-argv"},"agent_id":{"value":%q},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":0.1}},{"name":"mem","type":"SCALAR","scalar":{"value":32}}],"command":{"shell":false,"value":"/bin/echo","arguments":["echo","$HOME;","two words"]}}]}}],"filters":{"refuse_seconds":0}}}`,
 		s.fwID, o.ID.Value, o.AgentID.Value)
 	var last event
@@ -172,7 +172,7 @@ func TestIntegration_TasksRunAsTheUserInTheirCgroup(t *testing.T) {
 
 	// 4. Close: nothing of the user's left running, no cgroup, no work dir.
 	s.mustCall(`{"framework_id":{"value":%q},"type":"REVIVE"}`, s.fwID)
-	o = s.await(scheduler.Event_OFFERS, 5*time.Second).Offers.Offers[0]
+	o = s.offerFor(0.5, 64, 5*time.Second)
 	s.mustCall("%s", launchCall(s.fwID, o.ID.Value, o.AgentID.Value, "t-left", "trap '' TERM; sleep 100 & sleep 100"))
 	s.ack(s.await(scheduler.Event_UPDATE, 10*time.Second))
 	running = s.await(scheduler.Event_UPDATE, 10*time.Second)

@@ -105,12 +105,13 @@ func (c *Cluster) allocate() {
 	}
 	offered := map[*framework][]mesos.Offer{}
 	for _, a := range c.agents {
+		// Like Mesos' hierarchical allocator, offer what is free now even to
+		// a framework that holds an older offer of this agent: a framework
+		// may get several offers of one agent (and accept them together).
 		free := a.total.minus(a.used)
-		holders := map[*framework]bool{}
 		for _, o := range c.offers {
 			if o.agent == a {
 				free = free.minus(o.res)
-				holders[o.fw] = true
 			}
 		}
 		if !free.allocatable() {
@@ -123,7 +124,7 @@ func (c *Cluster) allocate() {
 			return fws[i].id < fws[j].id
 		})
 		for _, fw := range fws {
-			if holders[fw] || fw.filtered(a, free) {
+			if fw.filtered(a, free) {
 				continue
 			}
 			o := &offer{id: fmt.Sprintf("%s-O%d", c.masterID, c.nextOffer), fw: fw, agent: a, res: free}
