@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/containerd/cgroups/v3"
+	"golang.org/x/sys/unix"
 )
 
 // Mode says which cgroup hierarchy Docker places containers in.
@@ -41,6 +42,9 @@ type Task struct {
 	Mode Mode
 	// Controllers lists the v1 controllers whose path is Parent (empty on v2).
 	Controllers []string
+	// Delegated is the first directory of the task cgroup owned by a user
+	// rather than root (see Delegated); Parse leaves it empty.
+	Delegated string
 }
 
 // ErrNotMesos means the process is not inside a Mesos task cgroup.
@@ -255,4 +259,50 @@ func Self() (Task, error) {
 		return Task{}, err
 	}
 	return Parse(data, mode)
+}
+
+// Root is where the cgroup hierarchies are mounted.
+const Root = "/sys/fs/cgroup"
+
+// Delegated returns the first directory of the task's cgroup, from the
+// hierarchy's top "mesos" directory down to t.Parent, that is not owned by
+// root, or "" when all are root's. A Mesos agent runs as root, so every
+// directory it makes is root's; one owned by a user was delegated to that
+// user, who can then make "Mesos" cgroups of their own. root is normally
+// Root. On v1 it checks every hierarchy of t.Controllers found under root
+// (at least one must be).
+func Delegated(root string, t Task) (string, error) {
+	tops := []string{root}
+	if t.Mode == V1 {
+		tops = nil
+		for _, c := range t.Controllers {
+			if !knownV1[c] {
+				continue // named hierarchies are not under root/<name>
+			}
+			top := root + "/" + c // Debian links cpu and cpuacct to cpu,cpuacct
+			if _, err := os.Stat(top); err == nil {
+				tops = append(tops, top)
+			}
+		}
+		if len(tops) == 0 {
+			return "", fmt.Errorf("none of the task's cgroup hierarchies (%s) is under %s", strings.Join(t.Controllers, ","), root)
+		}
+	}
+	for _, top := range tops {
+		dir := top
+		for _, part := range strings.Split(strings.TrimPrefix(t.Parent, "/"), "/") {
+			dir += "/" + part
+			var st unix.Stat_t
+			if err := unix.Lstat(dir, &st); err != nil {
+				return "", fmt.Errorf("checking the owner of the task cgroup: %s: %w", dir, err)
+			}
+			if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+				return "", fmt.Errorf("checking the owner of the task cgroup: %s is not a directory", dir)
+			}
+			if st.Uid != 0 {
+				return dir, nil
+			}
+		}
+	}
+	return "", nil
 }

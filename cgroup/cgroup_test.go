@@ -2,6 +2,8 @@ package cgroup
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -413,4 +415,59 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Beneath(%#v, its own file %q) = nil", task, data)
 		}
 	})
+}
+
+// Delegated finds the first directory of the task cgroup not owned by root,
+// in every hierarchy of the task found under the root given. Run as root the
+// test chowns one directory of one hierarchy; run as another user every
+// directory it makes is that user's, so the first one is reported.
+func TestDelegated(t *testing.T) {
+	const id = "0c1a1000-0000-4000-8000-000000000001"
+	root := t.TempDir()
+	parent := "/mesos/" + id + "/mesos/" + id
+	for _, c := range []string{"memory", "cpu,cpuacct", "freezer"} {
+		if err := os.MkdirAll(filepath.Join(root, c, parent), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("cpu,cpuacct", filepath.Join(root, "cpu")); err != nil {
+		t.Fatal(err)
+	}
+	task := Task{Parent: parent, ContainerID: id, Mode: V1, Controllers: []string{"cpu", "cpuacct", "memory", "freezer", "name=systemd"}}
+
+	// Missing hierarchies and directories are errors, not "not delegated".
+	if _, err := Delegated(root, Task{Parent: parent, Mode: V1, Controllers: []string{"pids"}}); err == nil {
+		t.Error("no hierarchy of the task under root: no error")
+	}
+	if _, err := Delegated(filepath.Join(root, "none"), Task{Parent: "/mesos/" + id, Mode: V2}); err == nil {
+		t.Error("missing directory: no error")
+	}
+
+	got, err := Delegated(root, task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() != 0 {
+		if want := filepath.Join(root, "cpu", "mesos"); got != want {
+			t.Fatalf("as uid %d: Delegated = %q, want %q", os.Geteuid(), got, want)
+		}
+		return
+	}
+	if got != "" {
+		t.Fatalf("all root-owned: Delegated = %q, want none", got)
+	}
+	inner := filepath.Join(root, "freezer", "mesos", id, "mesos")
+	if err := os.Chown(inner, 12345, 12345); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Delegated(root, task); err != nil || got != inner {
+		t.Fatalf("Delegated = %q, %v; want %q", got, err, inner)
+	}
+
+	// v2: one hierarchy, the root itself.
+	v2 := Task{Parent: "/mesos/" + id, ContainerID: id, Mode: V2}
+	if got, err := Delegated(filepath.Join(root, "memory"), v2); err != nil || got != "" {
+		t.Fatalf("v2 root-owned: Delegated = %q, %v", got, err)
+	}
+
 }

@@ -23,6 +23,7 @@ type Config struct {
 	Mounts    MountsConfig    `toml:"mounts"`
 	Users     UsersConfig     `toml:"users"`
 	Container ContainerConfig `toml:"container"`
+	Cgroups   CgroupsConfig   `toml:"cgroups"`
 	Audit     AuditConfig     `toml:"audit"`
 
 	// Hash is the sha256 of the file's bytes, recorded in every audit line.
@@ -50,6 +51,15 @@ type MountsConfig struct {
 type UsersConfig struct {
 	MinUID     uint32   `toml:"min_uid"`
 	DenyGroups []string `toml:"deny_groups"`
+}
+
+// CgroupsConfig says which task cgroups count as Mesos'.
+type CgroupsConfig struct {
+	// AllowDelegated accepts a task cgroup with a directory owned by a user
+	// (a subtree delegated to that user, as for the single-machine local
+	// Mesos of `mrun --master local`). A Mesos agent, running as root, never
+	// makes one; the user chose its limits, within the root-owned parent's.
+	AllowDelegated bool `toml:"allow_delegated"`
 }
 
 // ContainerConfig fixes the parts of the container spec the admin controls.

@@ -168,6 +168,16 @@ func TestDecideAllowedVariants(t *testing.T) {
 		})
 	}
 
+	t.Run("delegated task cgroup when the admin allows it", func(t *testing.T) {
+		p := testPolicy(t)
+		p.Config = mustParse(t, exampleConfig+"\n[cgroups]\nallow_delegated = true\n")
+		task := testTask()
+		task.Delegated = "/sys/fs/cgroup/memory/mesos/x"
+		if _, dn := Decide(p, testCaller(), task, testRequest()); dn != nil {
+			t.Fatalf("Decide denied: %s", dn.Msg)
+		}
+	})
+
 	t.Run("network host and pids_limit from config", func(t *testing.T) {
 		p := testPolicy(t)
 		p.Config = mustParse(t, strings.Replace(strings.Replace(exampleConfig,
@@ -203,6 +213,7 @@ func TestDecideDenied(t *testing.T) {
 		{name: "denied group as primary", caller: func(c *Caller) { c.GID = 999 }, reason: "group-denied", admin: true},
 		{name: "denied group as supplementary", caller: func(c *Caller) { c.Groups = []uint32{1500, 27} }, reason: "group-denied", admin: true},
 		{name: "empty task", task: func(tk *cgroup.Task) { *tk = cgroup.Task{} }, reason: "not-in-mesos-cgroup"},
+		{name: "user-owned (delegated) task cgroup", task: func(tk *cgroup.Task) { tk.Delegated = "/sys/fs/cgroup/memory/mesos/x" }, reason: "cgroup-delegated", admin: true},
 		{name: "denied group outside mesos is group-denied", caller: func(c *Caller) { c.Groups = []uint32{999} }, task: func(tk *cgroup.Task) { *tk = cgroup.Task{} }, reason: "group-denied", admin: true},
 
 		// Image.

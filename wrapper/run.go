@@ -149,6 +149,11 @@ func (l *launch) decide(unsafeArgs []string, usageLine string) *failure {
 		return failed(ExitUnavailable, "cgroup-unavailable", err.Error())
 	}
 	task, cgErr := cgroup.Parse(procCgroup, mode)
+	if cgErr == nil {
+		if task.Delegated, err = cgroup.Delegated(cgroup.Root, task); err != nil {
+			return failed(ExitUnavailable, "cgroup-unavailable", err.Error())
+		}
+	}
 	d, denial := security.Decide(l.policy(), l.caller, task, l.req)
 	if denial != nil {
 		if denial.Reason == "not-in-mesos-cgroup" && cgErr != nil && !errors.Is(cgErr, cgroup.ErrNotMesos) {

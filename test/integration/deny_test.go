@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockerhpc/socker/cgroup"
 	"github.com/sockerhpc/socker/internal/testutil"
 )
 
@@ -22,6 +23,16 @@ func TestRun_DenialsCreateNothingAndAuditOnce(t *testing.T) {
 	tc := task(t, 256*mib)
 	outside := func(u testutil.User, args ...string) *exec.Cmd {
 		return testutil.AsUserOutside(u, append([]string{socker, "run"}, args...)...)
+	}
+	// A task cgroup alice owns (delegated to her) is one she could have
+	// made herself: not a Mesos task's, unless cgroups.allow_delegated.
+	owned := task(t, 256*mib)
+	ownedDir := filepath.Join(cgroup.Root, "memory", owned.Path)
+	if owned.Mode == cgroup.V2 {
+		ownedDir = filepath.Join(cgroup.Root, owned.Path)
+	}
+	if err := os.Chown(ownedDir, int(alice.UID), int(alice.GID)); err != nil {
+		t.Fatal(err)
 	}
 	cases := []struct {
 		name   string
@@ -37,6 +48,7 @@ func TestRun_DenialsCreateNothingAndAuditOnce(t *testing.T) {
 		{"short image id", sockerRun(tc, &alice, "ccf4be4b171b", "id"), alice.UID, 77, "image-not-allowed", `"docker.io/library/ccf4be4b171b:latest" is not allowed`},
 		{"denied group", sockerRun(tc, &mallory, image, "id"), mallory.UID, 77, "group-denied", `members of group "sockt-deny"`},
 		{"outside a Mesos cgroup", outside(alice, image, "id"), alice.UID, 77, "not-in-mesos-cgroup", "not inside a Mesos task cgroup"},
+		{"a task cgroup the caller owns", sockerRun(owned, &alice, image, "id"), alice.UID, 77, "cgroup-delegated", "is owned by a user, not made by a Mesos agent"},
 		{"mount outside the allowed prefixes", sockerRun(tc, &alice, "--mount", "/etc:/etc2", image, "id"), alice.UID, 77, "mount-not-allowed", `mount source "/etc" is not under an allowed prefix`},
 		{"mount prefix confusion", sockerRun(tc, &alice, "--mount", shareDir+"y:/d", image, "id"), alice.UID, 77, "mount-not-allowed", "is not under an allowed prefix"},
 		{"missing mount source", sockerRun(tc, &alice, "--mount", shareDir+"/missing:/d", image, "id"), alice.UID, 77, "mount-source", "does not exist"},
@@ -62,8 +74,16 @@ func TestRun_DenialsCreateNothingAndAuditOnce(t *testing.T) {
 			}
 		})
 	}
-	if ids := socketContainers(t, tc.ID); len(ids) != 0 {
-		t.Errorf("containers left behind: %v", ids)
+	for _, id := range []string{tc.ID, owned.ID} {
+		if ids := socketContainers(t, id); len(ids) != 0 {
+			t.Errorf("containers left behind: %v", ids)
+		}
+	}
+
+	// The admin's opt-in for a single machine (mrun --master local).
+	withConfig(t, baseConfig+"\n[cgroups]\nallow_delegated = true\n")
+	if r := run(t, sockerRun(owned, &alice, image, "true"), ""); r.code != 0 {
+		t.Errorf("delegated cgroup with allow_delegated: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
 
