@@ -37,7 +37,7 @@
 # or build with MPI_IMAGE_NET_DEVICES=all.
 #
 # Usage: build.sh [IMAGE]  (default socker/mpich:4). Idempotent: does nothing
-# if the image exists, unless FORCE=1. Prints the image's size. As root.
+# if the image exists and was built from this recipe, unless FORCE=1. Prints the image's size. As root.
 set -eu
 IMAGE=${1:-socker/mpich:4}
 FORCE=${FORCE:-0}
@@ -53,9 +53,12 @@ die() {
 
 size() { docker image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.1f MB", $1 / 1e6}'; }
 
+# The recipe's hash, a label of the image: a changed recipe rebuilds it.
+recipe=$(cat "$0" "$here"/*.c | sha256sum | cut -c1-16)
 old=$(docker image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
-if [ -n "$old" ] && [ "$FORCE" != 1 ]; then
-	say "image $IMAGE already present ($(size)); FORCE=1 rebuilds it"
+if [ -n "$old" ] && [ "$FORCE" != 1 ] &&
+	[ "$(docker image inspect --format '{{index .Config.Labels "socker.recipe"}}' "$IMAGE")" = "$recipe" ]; then
+	say "image $IMAGE already present and built from this recipe ($(size)); FORCE=1 rebuilds it"
 	exit 0
 fi
 
@@ -152,6 +155,7 @@ tar -C "$root" --numeric-owner --owner=0 --group=0 -c . | docker import \
 	--change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
 	--change 'WORKDIR /tmp' \
 	--change 'CMD ["/bin/sh"]' \
+	--change "LABEL socker.recipe=$recipe" \
 	--message "socker MPI test image: MPICH $(dpkg-query -W -f='${Version}' mpich 2>/dev/null || echo '?') from the host, mpi-hello, mpi-pingpong" \
 	- "$IMAGE" >/dev/null
 

@@ -112,9 +112,11 @@ func TestMPI_HydraBootstrapThroughSocker(t *testing.T) {
 		}
 
 		t.Logf("mpiexec's output:\n%s", job.stdout())
-		// Four distinct ranks, each reporting alice's uid.
-		rankLine := regexp.MustCompile(`^rank (\d+) of (\d+) on (\S+) uid (\d+)$`)
+		// Four distinct ranks, each reporting alice's uid, two in a
+		// container beneath each task's cgroup.
+		rankLine := regexp.MustCompile(`^rank (\d+) of (\d+) on (\S+) uid (\d+) cgroup (\S+)$`)
 		seen := map[int]bool{}
+		perTask := make([]int, len(tasks))
 		for _, l := range strings.Split(strings.TrimSpace(job.stdout()), "\n") {
 			m := rankLine.FindStringSubmatch(l)
 			if m == nil {
@@ -132,6 +134,19 @@ func TestMPI_HydraBootstrapThroughSocker(t *testing.T) {
 				t.Errorf("rank %d printed twice", r)
 			}
 			seen[r] = true
+			in := -1
+			for i, tc := range tasks {
+				if strings.HasPrefix(m[5], tc.Path+"/") {
+					in = i
+					perTask[i]++
+				}
+			}
+			if in < 0 {
+				t.Errorf("%q: not beneath a task cgroup", l)
+			}
+		}
+		if perTask[0] != 2 || perTask[1] != 2 {
+			t.Errorf("ranks per task cgroup %v, want 2 and 2", perTask)
 		}
 		for r := 0; r < 4; r++ {
 			if !seen[r] {

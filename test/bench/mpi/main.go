@@ -365,7 +365,7 @@ func waitCtx(ctx context.Context, cmd *exec.Cmd) error {
 	}
 }
 
-var rankLine = regexp.MustCompile(`^rank (\d+) of (\d+) on \S+ uid (\d+)$`)
+var rankLine = regexp.MustCompile(`^rank (\d+) of (\d+) on \S+ uid (\d+) cgroup \S+$`)
 
 // checkHello checks that out has one line per rank of np, each with uid.
 func checkHello(out string, np int, uid uint32) error {
