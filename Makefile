@@ -6,6 +6,9 @@ CONFIG  ?= /etc/socker/socker.toml
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 OUT     ?= bin/socker
 PREFIX  ?= /usr/local
+# The config `make install` installs when none exists: a cluster node's.
+# The quickstart installs packaging/socker-local.toml (one machine).
+SITE_CONFIG ?= packaging/socker.toml
 IMAGE   ?= socker-test/tiny:1
 # Static, no cgo (no dynamic loader, so no LD_* environment can reach it), no
 # VCS stamping of a dirty tree, reproducible paths.
@@ -49,13 +52,15 @@ fuzz: ## run every fuzz target for FUZZTIME each (inputs that fail are kept in t
 	$(GO) test ./security -run='^$$' -fuzz='^FuzzParseMount$$'     -fuzztime=$(FUZZTIME)
 	$(GO) test ./security -run='^$$' -fuzz='^FuzzDecide$$'         -fuzztime=$(FUZZTIME)
 
-install: build ## install socker setuid root into $(PREFIX)/bin and the example config (as root)
+install: build ## install socker setuid root and mrun into $(PREFIX)/bin, and SITE_CONFIG as the config unless one exists (as root)
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/mrun ./cmd/mrun
 	install -o root -g root -m 4755 $(OUT) $(PREFIX)/bin/socker
+	install -o root -g root -m 0755 bin/mrun $(PREFIX)/bin/mrun
 	install -d -o root -g root -m 0755 $(dir $(CONFIG))
-	[ -e $(CONFIG) ] || install -o root -g root -m 0644 packaging/socker.toml $(CONFIG)
+	[ -e $(CONFIG) ] || install -o root -g root -m 0644 $(SITE_CONFIG) $(CONFIG)
 	install -d -o root -g root -m 0700 /var/log/socker
 
-demo: ## the README's main job (scripts/quickstart.sh): set up, install, run a container as the demo user (as root)
+demo: ## the README's main job (scripts/quickstart.sh): set up, install, run an MPI job through mrun on the local Mesos as the demo user (as root)
 	scripts/quickstart.sh
 
 bench: ## benchmarks (as root): socker run vs docker run --rm; Place on 10,000 offers; MPI hello and ping-pong native vs through socker

@@ -237,7 +237,7 @@ func (j *jobRun) loop(ctx context.Context, events <-chan *scheduler.Event, strea
 				}
 				if terminal(st.GetState()) {
 					j.killAll()
-					return 1, fmt.Errorf("task %s on %s ended (%s) before the job did: %s", id, j.hostOf[id], st.GetState(), st.GetMessage())
+					return 1, fmt.Errorf("task %s on %s ended (%s) before the job did: %s%s", id, j.hostOf[id], st.GetState(), st.GetMessage(), sockerHint(st.GetMessage()))
 				}
 			case scheduler.Event_ERROR:
 				j.killAll()
@@ -408,4 +408,24 @@ func (j *jobRun) teardown() {
 	if j.fwID != "" {
 		j.call(&scheduler.Call{Type: scheduler.Call_TEARDOWN})
 	}
+}
+
+// sockerHint explains a command task's exit status that is one of socker's
+// own (see socker(8)): the task's stderr, in its sandbox on the agent, has
+// socker's one-line reason.
+func sockerHint(message string) string {
+	var code int
+	if _, err := fmt.Sscanf(message, "Command exited with status %d", &code); err != nil {
+		return ""
+	}
+	what := map[int]string{
+		64: "socker was called wrongly (usage)",
+		69: "socker found Docker, the image or the task's cgroup unavailable on that node",
+		77: "socker refused the container by the site's policy (its audit log on that node has the reason)",
+		78: "socker is not installed or configured correctly on that node (socker doctor there says what)",
+	}[code]
+	if what == "" {
+		return ""
+	}
+	return " (" + what + "; the task's stderr in its sandbox says why)"
 }

@@ -1,51 +1,26 @@
 #!/bin/sh
-# The main job, until the MPI path exists: as root, make a cgroup laid out
-# like a Mesos task's (the agent's cgroups isolator does this for every task),
-# start a shell in it as the non-root demo user (as the agent does with
-# --switch_user), and have that user run a container through the installed
-# setuid socker. The container prints who it runs as and where.
+# The main job, after scripts/setup.sh and make install: as root, delegate the
+# local Mesos' cgroups to the demo user (once per boot), then, as that user,
+# run an MPI job of 4 ranks on 2 nodes of the embedded local Mesos. Each
+# node's ranks run in a socker container, as the user, inside that node's
+# Mesos task cgroup; every rank prints its rank, host, uid and cgroup.
 set -eu
 [ "$(id -u)" = 0 ] || { echo "demo.sh: run as root" >&2; exit 1; }
-SOCKER=${SOCKER:-/usr/local/bin/socker}
+MRUN=${MRUN:-/usr/local/bin/mrun}
 USER_NAME=${USER_NAME:-socker-demo}
-IMAGE=${IMAGE:-socker-test/tiny:1}
 
-id=$(cat /proc/sys/kernel/random/uuid)
-if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
-	mkdir -p /sys/fs/cgroup/mesos
-	echo "+memory +pids" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
-	echo "+memory +pids" >/sys/fs/cgroup/mesos/cgroup.subtree_control 2>/dev/null || true
-	mkdir -p "/sys/fs/cgroup/mesos/$id/leaf"
-	echo $((256 * 1024 * 1024)) >"/sys/fs/cgroup/mesos/$id/memory.max"
-	procs="/sys/fs/cgroup/mesos/$id/leaf/cgroup.procs"
-	roots="/sys/fs/cgroup"
-else
-	procs=""
-	for c in cpu cpuacct memory freezer; do
-		mkdir -p "/sys/fs/cgroup/$c/mesos/$id"
-		procs="$procs /sys/fs/cgroup/$c/mesos/$id/cgroup.procs"
-	done
-	echo $((256 * 1024 * 1024)) >"/sys/fs/cgroup/memory/mesos/$id/memory.limit_in_bytes"
-	roots=$(ls -d /sys/fs/cgroup/*/)
-fi
-cleanup() {
-	for r in $roots; do
-		d="${r%/}/mesos/$id"
-		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
-	done
-}
-trap cleanup EXIT
-
-echo "demo: Mesos-like task cgroup /mesos/$id (memory limit 256 MiB)"
-echo "demo: host view of $USER_NAME: $(id "$USER_NAME")"
-echo "demo: running, as $USER_NAME inside the task cgroup:"
-echo "      $SOCKER run $IMAGE -- sh -c 'id; grep -E \"memory|freezer\" /proc/self/cgroup; grep NoNewPrivs /proc/self/status'"
+"$MRUN" --setup-local "$USER_NAME"
+echo "demo: as $USER_NAME ($(id "$USER_NAME")):"
+echo "      mrun -N 2 -n 4 -c 1 --image socker/mpich:4 --master local:2 mpi-hello"
+cd /
 set +e
-sh -c 'for f in '"$procs"'; do echo $$ >"$f"; done; exec "$@"' sh \
-	setpriv --reuid="$USER_NAME" --regid="$USER_NAME" --init-groups -- \
-	"$SOCKER" run "$IMAGE" -- sh -c 'id; grep -E "memory|freezer" /proc/self/cgroup; grep NoNewPrivs /proc/self/status'
+setpriv --reuid="$USER_NAME" --regid="$USER_NAME" --init-groups -- \
+	env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/ LC_ALL=C.UTF-8 \
+	"$MRUN" -N 2 -n 4 -c 1 --image socker/mpich:4 --master local:2 mpi-hello
 status=$?
 set -e
-echo "demo: socker exited with status $status; last audit record:"
-tail -n 1 /var/log/socker/audit.log
+echo "demo: mrun exited with status $status; socker's audit records of the job:"
+tail -n 4 /var/log/socker/audit.log |
+	grep -o '"event":"[a-z]*"\|"user":"[^"]*"\|"cgroup":"[^"]*"\|"cgroup_verified":[a-z]*\|"exit_status":[0-9]*' |
+	paste -sd ' ' | sed 's/ "event"/\n"event"/g'
 exit $status

@@ -28,22 +28,25 @@ var isolated = map[cgroup1.Name]bool{cgroup1.Cpu: true, cgroup1.Cpuacct: true, c
 
 // taskCgroup is a task's cgroup, laid out as the Mesos cgroups isolator
 // does: v1 /sys/fs/cgroup/{cpu,cpuacct,memory,freezer}/mesos/<id>; v2
-// /sys/fs/cgroup/mesos/<id> with the task's processes in <id>/leaf.
+// /sys/fs/cgroup/mesos/<id> with the task's processes in <id>/leaf. A
+// non-root launcher makes it in its delegated cgroup instead: v1 only,
+// .../<DelegatedParent(uid)>/mesos/<id>.
 type taskCgroup struct {
-	id   string
+	path string // e.g. /mesos/<id>
 	v1   cgroup1.Cgroup
 	v2   *cgroup2.Manager
 	leaf *cgroup2.Manager
 }
 
-func newTaskCgroup(id string, cpus, memMB float64) (*taskCgroup, error) {
+// newTaskCgroup makes the cgroup parent/id with the task's limits.
+func newTaskCgroup(parent, id string, cpus, memMB float64) (*taskCgroup, error) {
 	cpus += executorCPUs
 	mem := int64((memMB + executorMemMB) * (1 << 20))
 	shares := uint64(max(cpus*1024, 2))
 	period := uint64(100000)
 	quota := int64(max(cpus*float64(period), 1000))
-	g := &taskCgroup{id: id}
-	path := "/mesos/" + id
+	path := parent + "/" + id
+	g := &taskCgroup{path: path}
 	if cgroups.Mode() == cgroups.Unified {
 		weight := 1 + (shares-2)*9999/262142 // cpu.shares to cpu.weight, as runc converts
 		var err error
@@ -131,7 +134,7 @@ func (g *taskCgroup) kill() {
 	g.v1.Thaw()
 }
 
-// destroy kills what is left and removes mesos/<id> in every hierarchy,
+// destroy kills what is left and removes the cgroup in every hierarchy,
 // including the empty cgroups Docker created beneath it in hierarchies
 // Mesos does not isolate.
 func (g *taskCgroup) destroy() error {
@@ -147,7 +150,7 @@ func (g *taskCgroup) destroy() error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("removing cgroup mesos/%s: %w", g.id, err)
+	return fmt.Errorf("removing cgroup %s: %w", g.path, err)
 }
 
 func (g *taskCgroup) removeDirs() error {
@@ -161,7 +164,7 @@ func (g *taskCgroup) removeDirs() error {
 	}
 	var last error
 	for _, r := range roots {
-		if err := removeTree(filepath.Join(r, "mesos", g.id)); err != nil {
+		if err := removeTree(filepath.Join(r, g.path)); err != nil {
 			last = err
 		}
 	}

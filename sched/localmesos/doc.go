@@ -30,6 +30,7 @@
 // authorization, no persistence or recovery (a restart forgets everything),
 // no master failover or agent failure, no roles, quota, reservations,
 // volumes, custom executors, task groups, container images or fetcher
-// URIs, and no operator API or web UI. Tasks run as other users and in
-// cgroups only when the process runs as root.
+// URIs, and no operator API or web UI. Tasks run as other users only when
+// the process runs as root; a non-root process runs its own tasks, in cgroups
+// only where root delegated them (delegate.go).
 package localmesos

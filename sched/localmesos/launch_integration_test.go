@@ -292,3 +292,67 @@ func sameSet(a, b []string) bool {
 	}
 	return true
 }
+
+// Delegate gives a user exactly one directory per hierarchy: the user owns
+// DelegatedParent(uid)/mesos (and may make cgroups there), not its files and
+// nothing above it; the launcher of that user sees it; Undelegate removes
+// it all.
+func TestIntegration_DelegateOwnsOneDirectoryPerHierarchy(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatalf("run as root (euid is %d)", os.Geteuid())
+	}
+	if cgroups.Mode() == cgroups.Unified {
+		if err := Delegate(12345, 12345); err != ErrDelegationV2 {
+			t.Fatalf("Delegate on a v2 host: %v, want ErrDelegationV2", err)
+		}
+		return
+	}
+	alice, err := testutil.EnsureUser("sockt-alice", "sockt-g1", "sockt-g2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid := int(alice.UID)
+	if err := Delegate(uid, int(alice.GID)); err != nil {
+		t.Fatal(err)
+	}
+	defer Undelegate(uid)
+	if err := Delegate(uid, int(alice.GID)); err != nil {
+		t.Fatalf("Delegate is not idempotent: %v", err)
+	}
+	hs := hierarchies()
+	if len(hs) < 4 {
+		t.Fatalf("hierarchies %v", hs)
+	}
+	owner := func(p string) int {
+		var st syscall.Stat_t
+		if err := syscall.Lstat(p, &st); err != nil {
+			t.Fatal(err)
+		}
+		return int(st.Uid)
+	}
+	for _, h := range hs {
+		dir := filepath.Join(h, DelegatedParent(uid), "mesos")
+		if owner(dir) != uid {
+			t.Errorf("%s: owner %d, want %d", dir, owner(dir), uid)
+		}
+		for _, p := range []string{filepath.Dir(dir), filepath.Join(dir, "cgroup.procs")} {
+			if owner(p) != 0 {
+				t.Errorf("%s: owner %d, want root", p, owner(p))
+			}
+		}
+	}
+	if got := delegatedTo(uid); got != DelegatedParent(uid)+"/mesos" || HasDelegation(uid+1) {
+		t.Errorf("delegatedTo(%d) = %q; HasDelegation(%d) = %v", uid, got, uid+1, HasDelegation(uid+1))
+	}
+	if err := Undelegate(uid); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hs {
+		if _, err := os.Stat(filepath.Join(h, DelegatedParent(uid))); !os.IsNotExist(err) {
+			t.Errorf("%s left: %v", filepath.Join(h, DelegatedParent(uid)), err)
+		}
+	}
+	if HasDelegation(uid) {
+		t.Error("HasDelegation after Undelegate")
+	}
+}

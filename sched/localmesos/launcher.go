@@ -57,7 +57,8 @@ func (e *SandboxError) Error() string { return e.Message }
 // as its user (that user's primary and supplementary groups, no other
 // privilege), in a new process group, inside a fresh cgroup mesos/<id>
 // created before the command runs. Run as another user it can only run
-// tasks as that same user, and without a cgroup.
+// tasks as that same user: in a cgroup beneath DelegatedParent(uid) if root
+// delegated one (Delegate), else without a cgroup.
 type ExecLauncher struct {
 	// AllowRoot lets tasks run as root.
 	AllowRoot bool
@@ -90,20 +91,24 @@ func (l *ExecLauncher) Launch(spec LaunchSpec) (Process, error) {
 		}
 	}
 	p := &execProcess{}
-	if os.Geteuid() != 0 { // our own user's task, and no cgroup
-		p.cmd = exec.Command(argv[0], argv[1:]...)
-		p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		p.cmd.Dir, p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = spec.Sandbox, spec.Env, stdout, stderr
-		if err := p.cmd.Start(); err != nil {
-			return nil, err
+	parent := "/mesos"
+	if os.Geteuid() != 0 { // our own user's task: no switch
+		cred = nil
+		if parent = delegatedTo(os.Geteuid()); parent == "" { // and no cgroup
+			p.cmd = exec.Command(argv[0], argv[1:]...)
+			p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			p.cmd.Dir, p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = spec.Sandbox, spec.Env, stdout, stderr
+			if err := p.cmd.Start(); err != nil {
+				return nil, err
+			}
+			return p, nil
 		}
-		return p, nil
 	}
 
-	// As root: the trampoline starts as the user, in its own process group,
-	// and waits until we have moved it into the new cgroup.
-	if p.cg, err = newTaskCgroup(spec.ContainerID, spec.CPUs, spec.MemMB); err != nil {
-		return nil, fmt.Errorf("creating cgroup mesos/%s: %w", spec.ContainerID, err)
+	// The trampoline starts as the user, in its own process group, and
+	// waits until we have moved it into the new cgroup.
+	if p.cg, err = newTaskCgroup(parent, spec.ContainerID, spec.CPUs, spec.MemMB); err != nil {
+		return nil, fmt.Errorf("creating cgroup %s/%s: %w", parent, spec.ContainerID, err)
 	}
 	r, w, err := os.Pipe()
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -73,7 +74,8 @@ func TestMrun_HelloOnLocalMesos(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("mrun exit %d\nstdout %q", r.code, r.stdout)
 	}
-	rank := regexp.MustCompile(`^rank (\d+) of 4 on \S+ uid (\d+)$`)
+	// Each rank in a container beneath a task cgroup of the root agents.
+	rank := regexp.MustCompile(`^rank (\d+) of 4 on \S+ uid (\d+) cgroup /mesos/[0-9a-f-]{36}/[0-9a-f]{64}$`)
 	var ranks []int
 	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
 		m := rank.FindStringSubmatch(l)
@@ -113,5 +115,127 @@ func TestMrun_HelloOnLocalMesos(t *testing.T) {
 		if len(dirs) > 0 {
 			t.Logf("memory/mesos after the jobs: %v", dirs)
 		}
+	}
+}
+
+// The README's main job, as a non-root user: alice runs mrun --master
+// local:2, which starts the embedded local Mesos in her own process. Its
+// agents put each task in a cgroup beneath the one root delegated to her
+// (mrun --setup-local), and socker, which the site config lets accept such
+// cgroups (cgroups.allow_delegated), runs each proxy's container there.
+// Every rank reports alice's uid and a cgroup beneath its task's; nothing
+// is left behind, after a failing program too. With a cluster node's config
+// socker refuses those cgroups, and without the delegation mrun says what
+// to do before starting anything.
+func TestMrun_LocalAsTheUser(t *testing.T) {
+	withConfig(t, mpiConfig(t)+"\n[cgroups]\nallow_delegated = true\n")
+	mrun := buildMrun(t)
+	if out, err := exec.Command(mrun, "--setup-local", alice.Name).CombinedOutput(); err != nil {
+		t.Fatalf("mrun --setup-local %s: %v\n%s", alice.Name, err, out)
+	}
+	t.Cleanup(func() { localmesos.Undelegate(int(alice.UID)) })
+	tasks := localmesos.DelegatedParent(int(alice.UID)) + "/mesos/"
+	mrunCmd := func(program ...string) *exec.Cmd {
+		args := append([]string{"--reuid=" + alice.Name, "--regid=" + alice.Name, "--init-groups", "--", mrun,
+			"-N", "2", "-n", "4", "-c", "1", "--image", mpiImage, "--master", "local:2",
+			"--socker", socker, "--timeout", "30s"}, program...)
+		cmd := exec.Command("setpriv", args...)
+		cmd.Dir = "/"
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/tmp", "LC_ALL=C"}
+		return cmd
+	}
+	nothingLeft := func(t *testing.T, after string) {
+		t.Helper()
+		if ids := aliceContainers(t); len(ids) != 0 {
+			t.Errorf("%s: containers left: %v", after, ids)
+		}
+		hs, _ := filepath.Glob("/sys/fs/cgroup/*/" + tasks + "*")
+		for _, h := range hs {
+			if fi, err := os.Stat(h); err == nil && fi.IsDir() {
+				t.Errorf("%s: task cgroup left: %s", after, h)
+			}
+		}
+		if out, err := exec.Command("pgrep", "-u", alice.Name, "-a").Output(); err == nil {
+			t.Errorf("%s: processes of %s left:\n%s", after, alice.Name, out)
+		}
+		sandboxes, _ := filepath.Glob(filepath.Join(os.TempDir(), "localmesos-*"))
+		for _, d := range sandboxes {
+			var st syscall.Stat_t
+			if syscall.Stat(d, &st) == nil && st.Uid == alice.UID {
+				t.Errorf("%s: work directory left: %s", after, d)
+			}
+		}
+	}
+
+	start := time.Now()
+	r := run(t, mrunCmd("mpi-hello"), "")
+	t.Logf("mrun --master local:2 mpi-hello took %v; stderr:\n%s", time.Since(start), r.stderr)
+	if r.code != 0 {
+		t.Fatalf("mrun exit %d\nstdout %q", r.code, r.stdout)
+	}
+	rank := regexp.MustCompile(`^rank (\d) of 4 on \S+ uid (\d+) cgroup (\S+)$`)
+	ranks := map[string]bool{}
+	perTask := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		m := rank.FindStringSubmatch(l)
+		if m == nil {
+			t.Errorf("unexpected output line %q", l)
+			continue
+		}
+		ranks[m[1]] = true
+		if m[2] != strconv.Itoa(int(alice.UID)) {
+			t.Errorf("rank %s ran as uid %s, want alice's %d", m[1], m[2], alice.UID)
+		}
+		// /mesos/<alice's parent>/mesos/<task's container id>/<Docker's id>
+		cid, docker, ok := strings.Cut(strings.TrimPrefix(m[3], tasks), "/")
+		if !strings.HasPrefix(m[3], tasks) || !ok || docker == "" || strings.Contains(docker, "/") {
+			t.Errorf("rank %s's cgroup %s is not a container's beneath a task cgroup %s<id>", m[1], m[3], tasks)
+			continue
+		}
+		perTask[cid]++
+	}
+	if len(ranks) != 4 {
+		t.Errorf("ranks %v, want 0 1 2 3", ranks)
+	}
+	if len(perTask) != 2 {
+		t.Errorf("ranks per task cgroup %v, want two tasks of two ranks", perTask)
+	}
+	for cid, n := range perTask {
+		if n != 2 {
+			t.Errorf("task %s ran %d ranks, want 2", cid, n)
+		}
+	}
+	nothingLeft(t, "the job")
+
+	if r := run(t, mrunCmd("false"), ""); r.code == 0 {
+		t.Errorf("a failing program: mrun exit 0, want non-zero; stderr %q", r.stderr)
+	}
+	nothingLeft(t, "the failed job")
+
+	withConfig(t, mpiConfig(t)) // a cluster node's: cgroups.allow_delegated off
+	before := len(auditLines(t))
+	if r := run(t, mrunCmd("mpi-hello"), ""); r.code == 0 {
+		t.Errorf("without allow_delegated: mrun exit 0, want non-zero; stderr %q", r.stderr)
+	}
+	denied := 0
+	for _, rec := range newRecords(t, before) {
+		switch {
+		case rec.Event == "deny" && rec.Reason == "cgroup-delegated" && rec.UID == alice.UID:
+			denied++
+		case rec.Event == "start":
+			t.Errorf("a container started without allow_delegated: %+v", rec)
+		}
+	}
+	if denied == 0 {
+		t.Error("no cgroup-delegated denial audited")
+	}
+	nothingLeft(t, "the refused job")
+
+	if err := localmesos.Undelegate(int(alice.UID)); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, mrunCmd("mpi-hello"), "")
+	if r.code != 1 || !strings.Contains(r.stderr, "mrun --setup-local "+alice.Name) {
+		t.Errorf("without delegation: exit %d, stderr %q; want 1 and how to set it up", r.code, r.stderr)
 	}
 }
