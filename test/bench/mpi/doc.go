@@ -16,6 +16,12 @@
 //     mrun launches them. (c)/(a) is the cost of the whole bootstrap path,
 //     (c)/(b) the cost of socker and the containers alone. The task cgroups
 //     are created before the clock starts (Mesos' work, not socker's).
+//     (d) the whole path: `mrun -N 2 -n 4 -c 1 --master local:2 mpi-hello`
+//     as the user, from mrun's start to its exit: starting the embedded
+//     local Mesos, subscribing, placing, mpiexec, two tasks in the cgroups
+//     delegated to the user, socker, the containers, teardown. (d)/(a) is
+//     what a user pays for submitting through mrun instead of running
+//     mpiexec by hand.
 //   - ping-pong: `mpi-pingpong` ranks 0 and 1 on the two hosts, one proxy
 //     each (so MPICH sees two nodes and talks through UCX, not its own
 //     shared memory), latency (8 B) and bandwidth (1 MiB): native proxies
@@ -23,7 +29,8 @@
 //     UCX_TLS=tcp,self (TCP over loopback), and proxies in socker
 //     containers (UCX sees other IPC and PID namespaces, cannot share
 //     memory and uses TCP over lo); plus, for reference, both ranks under
-//     one native proxy (`mpiexec.hydra -n 2`, MPICH's own shared memory).
+//     one native proxy (`mpiexec.hydra -n 2`, MPICH's own shared memory),
+//     and the job submitted with `mrun -N 2 -n 2 --master local:2`.
 //     Containers on one host pay for TCP where native ranks share memory;
 //     on a cluster, with one container per node, ranks on different nodes
 //     use the network either way, so the both-TCP ratio is the containers'

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sockerhpc/socker/internal/testutil"
+	"github.com/sockerhpc/socker/sched/localmesos"
 )
 
 const (
@@ -56,6 +57,7 @@ type bench struct {
 	dir               string // temporary: socker, config's audit log, native programs
 	socker            string
 	mpiexec, proxy    string
+	mrun              string
 	user              testutil.User
 	hosts             [2]string
 	env               []string
@@ -81,6 +83,8 @@ deny_groups = ["docker", "sudo", "disk", "adm"]
 network = "host"
 pids_limit = 4096
 stop_grace_seconds = 10
+[cgroups]
+allow_delegated = true
 [audit]
 path = %q
 `, b.image, auditPath)
@@ -100,6 +104,12 @@ path = %q
 	if err := b.compile(); err != nil {
 		return "", err
 	}
+	// mrun --master local:2 as the user: its agents' task cgroups are
+	// delegated to the user, as mrun --setup-local does.
+	if err := localmesos.Delegate(int(b.user.UID), int(b.user.GID)); err != nil {
+		return "", err
+	}
+	defer localmesos.Undelegate(int(b.user.UID))
 	b.hosts = [2]string{"localhost", testutil.LoopbackHostname()}
 	// The programs are found on PATH: the native ones in dir/bin, the
 	// image's in /usr/bin (hydra hands mpiexec's PATH to the ranks).
@@ -119,6 +129,7 @@ path = %q
 		{"manual launcher, 2 proxies via socker", func() (time.Duration, string, error) {
 			return b.manual(ctx, true, nil, b.hosts[0]+":2,"+b.hosts[1]+":2", 4, "mpi-hello")
 		}},
+		{"mrun -N 2 -n 4 --master local:2", func() (time.Duration, string, error) { return b.viaMrun(ctx, 2, 4, "mpi-hello") }},
 	}
 	helloTimes := make([][]time.Duration, len(hello))
 	for i := -1; i < n; i++ { // i == -1: warm-up, not counted
@@ -145,6 +156,7 @@ path = %q
 			return b.manual(ctx, false, []string{"UCX_TLS=tcp,self"}, two, 2, pp...)
 		}},
 		{"2 proxies via socker (UCX tcp/lo)", func() (time.Duration, string, error) { return b.manual(ctx, true, nil, two, 2, pp...) }},
+		{"mrun -N 2 -n 2 --master local:2", func() (time.Duration, string, error) { return b.viaMrun(ctx, 2, 2, pp...) }},
 	}
 	lat := make([][]float64, len(ping))
 	bw := make([][]float64, len(ping))
@@ -174,6 +186,7 @@ path = %q
 		fmt.Fprintf(&r, "  %-40s %8.1f ms  (min %6.1f)  x%.2f\n", h.name, ms(m), ms(slices.Min(helloTimes[v])), float64(m)/float64(base))
 	}
 	fmt.Fprintf(&r, "  ratio socker path / native manual launcher: x%.2f\n", float64(median(helloTimes[2]))/float64(median(helloTimes[1])))
+	fmt.Fprintf(&r, "  ratio mrun local:2 / native mpiexec -n 4:   x%.2f (mrun's wall time includes starting the local Mesos)\n", float64(median(helloTimes[3]))/float64(base))
 	fmt.Fprintf(&r, "ping-pong ranks 0-1 (%d round trips of 8 B, %d of 1 MiB), median of %d runs\n", b.latIters, b.bwIters, pn)
 	for v, p := range ping {
 		fmt.Fprintf(&r, "  %-40s latency %7.2f us  bandwidth %8.1f MB/s\n", p.name, medianF(lat[v]), medianF(bw[v]))
@@ -182,10 +195,15 @@ path = %q
 		medianF(lat[3])/medianF(lat[1]), medianF(bw[3])/medianF(bw[1]))
 	fmt.Fprintf(&r, "  ratio socker / native 2 proxies, both TCP: latency x%.2f, bandwidth x%.2f\n",
 		medianF(lat[3])/medianF(lat[2]), medianF(bw[3])/medianF(bw[2]))
+	fmt.Fprintf(&r, "  ratio mrun / native 2 proxies:             latency x%.2f, bandwidth x%.2f\n",
+		medianF(lat[4])/medianF(lat[1]), medianF(bw[4])/medianF(bw[1]))
+	fmt.Fprintf(&r, "  ratio mrun / native 2 proxies, both TCP:   latency x%.2f, bandwidth x%.2f\n",
+		medianF(lat[4])/medianF(lat[2]), medianF(bw[4])/medianF(bw[2]))
 	return r.String(), nil
 }
 
-// compile builds the native programs into dir/bin with the host's mpicc.
+// compile builds mrun and the native programs (with the host's mpicc) into
+// dir/bin.
 func (b *bench) compile() error {
 	root, err := testutil.RepoRoot()
 	if err != nil {
@@ -195,6 +213,12 @@ func (b *bench) compile() error {
 	if err := os.Mkdir(bin, 0o755); err != nil {
 		return err
 	}
+	b.mrun = filepath.Join(bin, "mrun")
+	build := exec.Command("go", "build", "-o", b.mrun, "./cmd/mrun")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("building mrun: %v: %s", err, out)
+	}
 	for _, p := range []string{"mpi-hello", "mpi-pingpong"} {
 		out, err := exec.Command("mpicc", "-O2", "-o", filepath.Join(bin, p), filepath.Join(root, "packaging", "mpi-image", p+".c")).CombinedOutput()
 		if err != nil {
@@ -202,6 +226,29 @@ func (b *bench) compile() error {
 		}
 	}
 	return nil
+}
+
+// viaMrun runs prog as the user with `mrun -N nodes -n np --master local:2`
+// and returns mrun's wall time (starting the local Mesos included) and its
+// stdout, checking that no container of the user is left.
+func (b *bench) viaMrun(ctx context.Context, nodes, np int, prog ...string) (time.Duration, string, error) {
+	cmd := b.asUser(nil, append([]string{b.mrun, "-N", strconv.Itoa(nodes), "-n", strconv.Itoa(np), "-c", "1",
+		"--image", b.image, "--master", "local:2", "--socker", b.socker, "--timeout", "60s"}, prog...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	if err := runCtx(ctx, cmd); err != nil {
+		return 0, "", fmt.Errorf("%v: %s", err, errb.String())
+	}
+	wall := time.Since(start)
+	ids, err := exec.Command("docker", "ps", "-aq", "--filter", "label=socker.user="+b.user.Name).Output()
+	if err != nil {
+		return 0, "", err
+	}
+	if len(bytes.TrimSpace(ids)) != 0 {
+		return 0, "", fmt.Errorf("containers left behind by mrun: %s", bytes.TrimSpace(ids))
+	}
+	return wall, out.String(), nil
 }
 
 // asUser returns argv run as the test user, outside any task cgroup, with
