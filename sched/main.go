@@ -44,6 +44,7 @@ func Main(args []string) int {
 	fs.StringVar(&o.Image, "image", "socker/mpich:4", "image the ranks run in")
 	fs.StringVar(&o.Master, "master", "", "Mesos master URL (http://master:5050), or local[:N]")
 	fs.DurationVar(&o.Timeout, "timeout", 60*time.Second, "give up if the job cannot be placed within this time")
+	fs.DurationVar(&o.OfferHold, "offer-hold", DefaultOfferHold, "decline offers held this long while the job does not fit")
 	fs.StringVar(&strategy, "strategy", "first-fit", "placement: first-fit or best-fit")
 	fs.StringVar(&o.Socker, "socker", "", "socker's path on the agents (default "+defaultSocker+"; with local, socker on PATH)")
 	fs.Var(&mounts, "mount", "SRC:DST[:ro] passed to socker run (repeatable)")

@@ -33,10 +33,17 @@ type Options struct {
 	Mpiexec string   // mpiexec.hydra's path on this machine
 	// Timeout bounds the wait for offers that can hold the job.
 	Timeout time.Duration
+	// OfferHold bounds how long an offer is kept while the job does not fit
+	// (default DefaultOfferHold); then it is declined, for a second, so that
+	// two gang jobs never hoard each other's resources.
+	OfferHold time.Duration
 	// Principal and Secret authenticate the framework (HTTP basic), if set.
 	Principal, Secret string
 	Stdout, Stderr    io.Writer
 }
+
+// DefaultOfferHold is Options.OfferHold's default.
+const DefaultOfferHold = 10 * time.Second
 
 // terminal reports whether a task state ends the task.
 func terminal(s mesos.TaskState) bool {
@@ -110,7 +117,7 @@ func Run(ctx context.Context, o Options) (int, error) {
 		}
 	}()
 
-	j := &jobRun{o: o, cli: cli, progress: progress, offers: map[string]mesos.Offer{}, tasks: map[string]*mesos.TaskStatus{}}
+	j := &jobRun{o: o, cli: cli, progress: progress, offers: map[string]mesos.Offer{}, heldAt: map[string]time.Time{}, tasks: map[string]*mesos.TaskStatus{}}
 	defer j.teardown()
 	return j.loop(ctx, events, streamErr)
 }
@@ -122,6 +129,7 @@ type jobRun struct {
 	progress func(string, ...any)
 	fwID     string
 	offers   map[string]mesos.Offer       // held offers
+	heldAt   map[string]time.Time         // when each held offer arrived
 	plan     Plan                         // once placed
 	tasks    map[string]*mesos.TaskStatus // task id → latest status
 	agentOf  map[string]mesos.AgentID
@@ -162,6 +170,9 @@ func (j *jobRun) loop(ctx context.Context, events <-chan *scheduler.Event, strea
 				j.killAll()
 				return 1, fmt.Errorf("no event from the master for %v (3 missed heartbeats): giving up", time.Since(lastEvent).Round(time.Second))
 			}
+			if !j.placed() {
+				j.declineOld()
+			}
 		case <-deadline:
 			if !j.placed() {
 				msg := "no offers"
@@ -200,6 +211,7 @@ func (j *jobRun) loop(ctx context.Context, events <-chan *scheduler.Event, strea
 			case scheduler.Event_OFFERS:
 				for _, of := range e.GetOffers().GetOffers() {
 					j.offers[of.GetID().Value] = of
+					j.heldAt[of.GetID().Value] = time.Now()
 				}
 				if j.placed() {
 					j.declineAll()
@@ -216,6 +228,7 @@ func (j *jobRun) loop(ctx context.Context, events <-chan *scheduler.Event, strea
 				}
 			case scheduler.Event_RESCIND:
 				delete(j.offers, e.GetRescind().GetOfferID().Value)
+				delete(j.heldAt, e.GetRescind().GetOfferID().Value)
 			case scheduler.Event_UPDATE:
 				st := e.GetUpdate().GetStatus()
 				if uuid := st.GetUUID(); len(uuid) > 0 {
@@ -402,6 +415,27 @@ func (j *jobRun) declineAll() {
 	}
 	j.offers = map[string]mesos.Offer{}
 	j.call(calls.Decline(ids...).With(calls.RefuseSeconds(30 * time.Second)))
+}
+
+// declineOld declines the offers held longer than the hold bound; the
+// master offers them again a second later.
+func (j *jobRun) declineOld() {
+	hold := j.o.OfferHold
+	if hold <= 0 {
+		hold = DefaultOfferHold
+	}
+	var ids []mesos.OfferID
+	for id := range j.offers {
+		if time.Since(j.heldAt[id]) > hold {
+			ids = append(ids, mesos.OfferID{Value: id})
+			delete(j.offers, id)
+			delete(j.heldAt, id)
+		}
+	}
+	if len(ids) > 0 {
+		j.progress("declined %d offers held for more than %v without a placement", len(ids), hold)
+		j.call(calls.Decline(ids...).With(calls.RefuseSeconds(time.Second)))
+	}
 }
 
 func (j *jobRun) teardown() {
