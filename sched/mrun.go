@@ -11,6 +11,7 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -74,6 +75,10 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if err := o.Job.Validate(); err != nil {
 		return 2, err
 	}
+	// Run's progress lines and mpiexec's copied output come from different
+	// goroutines: the caller's writers see one write at a time.
+	var outMu sync.Mutex
+	o.Stdout, o.Stderr = &lockedWriter{&outMu, o.Stdout}, &lockedWriter{&outMu, o.Stderr}
 	name, err := frameworkUser()
 	if err != nil {
 		return 2, err
@@ -106,6 +111,8 @@ func Run(ctx context.Context, o Options) (int, error) {
 
 	events := make(chan *scheduler.Event)
 	streamErr := make(chan error, 1)
+	loopDone := make(chan struct{})
+	defer close(loopDone)
 	go func() {
 		for {
 			var e scheduler.Event
@@ -113,13 +120,42 @@ func Run(ctx context.Context, o Options) (int, error) {
 				streamErr <- err
 				return
 			}
-			events <- &e
+			select {
+			case events <- &e:
+			case <-loopDone:
+				return
+			}
 		}
 	}()
 
 	j := &jobRun{o: o, cli: cli, progress: progress, offers: map[string]mesos.Offer{}, heldAt: map[string]time.Time{}, tasks: map[string]*mesos.TaskStatus{}}
 	defer j.teardown()
+	defer j.waitOutput()
 	return j.loop(ctx, events, streamErr)
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// waitOutput waits until mpiexec (killed, or exited) has been reaped and
+// its output copied, so that nothing writes to o.Stdout or o.Stderr after
+// Run returns.
+func (j *jobRun) waitOutput() {
+	if j.copied == nil {
+		return
+	}
+	select {
+	case <-j.copied:
+	case <-time.After(5 * time.Second): // a grandchild holding the pipes open
+	}
 }
 
 // jobRun is the state of one job between SUBSCRIBED and TEARDOWN.
@@ -136,6 +172,7 @@ type jobRun struct {
 	hostOf   map[string]string
 	mpiexec  *exec.Cmd
 	mpiDone  chan error
+	copied   chan struct{} // closed once mpiexec is reaped and its output copied
 }
 
 func (j *jobRun) call(c *scheduler.Call) error {
@@ -149,13 +186,17 @@ func (j *jobRun) call(c *scheduler.Call) error {
 }
 
 func (j *jobRun) loop(ctx context.Context, events <-chan *scheduler.Event, streamErr <-chan error) (int, error) {
-	deadline := time.After(j.o.Timeout)
+	var deadline <-chan time.Time // Timeout <= 0: no bound
+	if j.o.Timeout > 0 {
+		deadline = time.After(j.o.Timeout)
+	}
 	heartbeat := 15 * time.Second
 	lastEvent := time.Now()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var lastShort error
 	var finishing <-chan time.Time // set once mpiexec has exited
+	var orphaned <-chan time.Time  // set once every task has finished before mpiexec exited
 	status := 0
 	for {
 		select {
@@ -198,6 +239,11 @@ func (j *jobRun) loop(ctx context.Context, events <-chan *scheduler.Event, strea
 		case <-finishing:
 			j.killAll()
 			return status, nil
+		case <-orphaned:
+			if finishing == nil {
+				j.killAll()
+				return 1, fmt.Errorf("every task finished but mpiexec did not exit within 10s")
+			}
 		case e := <-events:
 			lastEvent = time.Now()
 			switch e.GetType() {
@@ -224,6 +270,7 @@ func (j *jobRun) loop(ctx context.Context, events <-chan *scheduler.Event, strea
 						j.progress("waiting for offers: %s", err)
 						continue
 					}
+					j.killAll()
 					return 1, err
 				}
 			case scheduler.Event_RESCIND:
@@ -248,6 +295,16 @@ func (j *jobRun) loop(ctx context.Context, events <-chan *scheduler.Event, strea
 					}
 					continue
 				}
+				if st.GetState() == mesos.TASK_FINISHED {
+					// A proxy exits 0 once its ranks are done, which can be
+					// before mpiexec has collected every proxy's status and
+					// exited: the job ends, with mpiexec's status, when
+					// mpiexec does.
+					if j.allEnded() {
+						orphaned = time.After(10 * time.Second)
+					}
+					continue
+				}
 				if terminal(st.GetState()) {
 					j.killAll()
 					return 1, fmt.Errorf("task %s on %s ended (%s) before the job did: %s%s", id, j.hostOf[id], st.GetState(), st.GetMessage(), sockerHint(st.GetMessage()))
@@ -257,7 +314,7 @@ func (j *jobRun) loop(ctx context.Context, events <-chan *scheduler.Event, strea
 				return 1, fmt.Errorf("the master refused the framework: %s", e.GetError().GetMessage())
 			case scheduler.Event_FAILURE:
 				f := e.GetFailure()
-				if f.GetAgentID() != nil && j.placed() {
+				if f.GetExecutorID() == nil && f.GetAgentID() != nil && j.usesAgent(f.GetAgentID().GetValue()) && finishing == nil {
 					j.killAll()
 					return 1, fmt.Errorf("agent %s failed", f.GetAgentID().GetValue())
 				}
@@ -356,7 +413,9 @@ func (j *jobRun) startMpiexec() ([]ProxyLaunch, error) {
 	}
 	j.mpiexec = cmd
 	j.mpiDone = make(chan error, 1)
+	j.copied = make(chan struct{})
 	go func() {
+		defer close(j.copied)
 		io.Copy(j.o.Stdout, r)
 		j.mpiDone <- cmd.Wait()
 	}()
@@ -462,4 +521,14 @@ func sockerHint(message string) string {
 		return ""
 	}
 	return " (" + what + "; the task's stderr in its sandbox says why)"
+}
+
+// usesAgent reports whether one of the job's tasks was launched on agent id.
+func (j *jobRun) usesAgent(id string) bool {
+	for _, a := range j.agentOf {
+		if a.Value == id {
+			return true
+		}
+	}
+	return false
 }
