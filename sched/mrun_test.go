@@ -25,6 +25,7 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 
+	"github.com/sockerhpc/socker/internal/testutil"
 	"github.com/sockerhpc/socker/sched/localmesos"
 )
 
@@ -137,34 +138,15 @@ func (f fakes) mpiexecGone(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for Run's concurrent writers (its
-// progress lines and mpiexec's copied output).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // testJob is a job of 4 ranks on the 2 agents (2 slots on each) through the
 // fakes, and where its output goes.
 type testJob struct {
 	Options
-	stdout, stderr *syncBuffer
+	stdout, stderr *testutil.SyncBuffer
 }
 
 func newJob(master string, f fakes) *testJob {
-	j := &testJob{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	j := &testJob{stdout: &testutil.SyncBuffer{}, stderr: &testutil.SyncBuffer{}}
 	j.Options = Options{
 		Job:     Job{Nodes: 2, Procs: 4, CPUsPerProc: 1, MemPerProc: 256},
 		Image:   "socker/mpich:4",

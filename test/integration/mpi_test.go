@@ -263,7 +263,7 @@ type hydraJob struct {
 	launches [][]string // each HYDRA_LAUNCH line's arguments after the proxy path
 	mu       sync.Mutex
 	out      bytes.Buffer // stdout after HYDRA_LAUNCH_END
-	stderr   syncBuffer
+	stderr   testutil.SyncBuffer
 	outDone  chan struct{}
 	done     chan struct{}
 }
@@ -394,7 +394,7 @@ func (j *hydraJob) wait(d time.Duration) (code int, signalled, ended bool) {
 // its task cgroup.
 type proxyRun struct {
 	cmd            *exec.Cmd
-	stdout, stderr syncBuffer
+	stdout, stderr testutil.SyncBuffer
 	done           chan struct{}
 	code           int
 }
@@ -450,20 +450,3 @@ func (p *proxyRun) wait(d time.Duration) bool {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
