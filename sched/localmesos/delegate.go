@@ -74,8 +74,9 @@ func Delegate(uid, gid int) error {
 	return nil
 }
 
-// Undelegate (as root) removes what Delegate made for uid. It fails, and
-// removes nothing of a hierarchy, while a cgroup there still has processes.
+// Undelegate (as root) removes what Delegate made for uid, bottom up. A
+// cgroup that still has processes cannot be removed: it and the
+// directories above it stay, and Undelegate returns the error.
 func Undelegate(uid int) error {
 	var last error
 	for _, h := range hierarchies() {
