@@ -449,4 +449,3 @@ func (p *proxyRun) wait(d time.Duration) bool {
 		return false
 	}
 }
-
