@@ -28,7 +28,7 @@ func goList(t *testing.T) [][]string {
 // The setuid binary must not link the scheduler, mesos-go, test code or
 // anything that runs programs.
 func TestDeps_Forbidden(t *testing.T) {
-	forbidden := regexp.MustCompile(`^(os/exec|testing|net/http/httptest|github\.com/mesos/.*|github\.com/sockerhpc/socker/(sched|internal/testutil)(/.*)?)$`)
+	forbidden := regexp.MustCompile(`^(os/exec|testing|net/http/httptest|github\.com/mesos/.*|github\.com/sockerhpc/socker/(sched|internal/testutil|internal/cgroupfs)(/.*)?)$`)
 	for _, p := range goList(t) {
 		if forbidden.MatchString(p[0]) {
 			t.Errorf("cmd/socker links %s", p[0])

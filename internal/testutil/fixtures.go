@@ -16,6 +16,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/sockerhpc/socker/cgroup"
+	"github.com/sockerhpc/socker/internal/cgroupfs"
 )
 
 // Prerequisites returns an error naming the first thing the root tiers need
@@ -199,35 +200,13 @@ func (t *TaskCgroup) Close() error {
 	for _, r := range roots {
 		dir := filepath.Join(r, t.Path)
 		for try := 0; try < 50; try++ {
-			if last = removeTree(dir); last == nil {
+			if last = cgroupfs.RemoveTree(dir); last == nil {
 				break
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
 	return last
-}
-
-// removeTree rmdirs a cgroup directory bottom-up (cgroupfs has no unlink).
-func removeTree(dir string) error {
-	ents, err := os.ReadDir(dir)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for _, e := range ents {
-		if e.IsDir() {
-			if err := removeTree(filepath.Join(dir, e.Name())); err != nil {
-				return err
-			}
-		}
-	}
-	if err := os.Remove(dir); err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	return nil
 }
 
 // NewUUID returns a random lowercase UUID, like Mesos container ids.

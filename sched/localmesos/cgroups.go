@@ -11,6 +11,8 @@ import (
 	"github.com/containerd/cgroups/v3/cgroup1"
 	"github.com/containerd/cgroups/v3/cgroup2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/sockerhpc/socker/internal/cgroupfs"
 )
 
 const (
@@ -164,31 +166,9 @@ func (g *taskCgroup) removeDirs() error {
 	}
 	var last error
 	for _, r := range roots {
-		if err := removeTree(filepath.Join(r, g.path)); err != nil {
+		if err := cgroupfs.RemoveTree(filepath.Join(r, g.path)); err != nil {
 			last = err
 		}
 	}
 	return last
-}
-
-// removeTree rmdirs a cgroup directory bottom-up (cgroupfs has no unlink).
-func removeTree(dir string) error {
-	ents, err := os.ReadDir(dir)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for _, e := range ents {
-		if e.IsDir() {
-			if err := removeTree(filepath.Join(dir, e.Name())); err != nil {
-				return err
-			}
-		}
-	}
-	if err := syscall.Rmdir(dir); err != nil && err != syscall.ENOENT {
-		return fmt.Errorf("rmdir %s: %w", dir, err)
-	}
-	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"github.com/containerd/cgroups/v3"
+
+	"github.com/sockerhpc/socker/internal/cgroupfs"
 )
 
 // A user's own local Mesos (`mrun --master local`, run by that user) cannot
@@ -80,7 +82,7 @@ func Delegate(uid, gid int) error {
 func Undelegate(uid int) error {
 	var last error
 	for _, h := range hierarchies() {
-		if err := removeTree(filepath.Join(h, DelegatedParent(uid))); err != nil {
+		if err := cgroupfs.RemoveTree(filepath.Join(h, DelegatedParent(uid))); err != nil {
 			last = err
 		}
 	}
