@@ -15,13 +15,19 @@ IMAGE   ?= socker-test/tiny:1
 LDFLAGS := -s -w -X github.com/sockerhpc/socker/wrapper.ConfigPath=$(CONFIG) -X github.com/sockerhpc/socker/wrapper.Version=$(VERSION)
 BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags '$(LDFLAGS)'
 
-.PHONY: help build test integration test-all check fmt vet deps-check fuzz install demo bench mpi-image clean
+.PHONY: help build man package test integration test-all check fmt vet deps-check fuzz install demo bench mpi-image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/socker (CONFIG=path sets the compiled-in config path)
 	$(BUILD) -o $(OUT) ./cmd/socker
+
+man: ## man pages socker(8), mrun(1), socker.toml(5) into bin/man, generated from the source of --help
+	$(GO) run ./internal/mangen -out bin/man
+
+package: build man ## .deb and .rpm into bin/pkg (nfpm, fetched from the Go module proxy)
+	packaging/package.sh
 
 test: ## unit tests: no root, no Docker
 	$(GO) test ./...

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Prepares a Debian 12 machine for socker, as root: installs what is missing
-# (Debian's docker.io, busybox-static, MPICH, ...), starts dockerd with the
+# (Debian's docker.io, busybox-static, MPICH, jq, rpm to inspect packages, ...), starts dockerd with the
 # cgroupfs driver if it is not running, builds the local test image and the
 # MPI image (socker/mpich:4), and creates the demo user. Idempotent: run it
 # as often as you like.
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 say() { echo "setup: $*"; }
 
 need=""
-for pkg in docker.io busybox-static make git util-linux passwd procps ca-certificates mpich libmpich-dev; do
+for pkg in docker.io busybox-static make git util-linux passwd procps ca-certificates mpich libmpich-dev jq rpm logrotate; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need="$need $pkg"
 done
 if [ -n "$need" ]; then
