@@ -8,8 +8,11 @@
 // the only I/O is reading /proc and asking github.com/containerd/cgroups/v3
 // which hierarchy the host runs.
 //
+// It also finds, reading only, the task cgroups a Mesos agent has destroyed
+// but Docker left in other hierarchies (Leftovers), for socker gc.
+//
 // What does not belong here: creating, limiting or deleting cgroups (the Mesos
-// agent, or test fixtures, do that), policy about users or images (package
+// agent, test fixtures, and for leftovers socker gc, do that), policy about users or images (package
 // security), or talking to Docker (package wrapper). This package never writes
 // to cgroupfs.
 //

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 
 	"github.com/docker/docker/api/types/container"
 
@@ -37,7 +36,7 @@ func explain(unsafeArgs []string) int {
 	if l.image, f = l.inspectImage(ctx, cli, l.dec.Image); f != nil {
 		return l.finish(f)
 	}
-	cfg, host := Spec(l.dec, l.image, os.Getpid())
+	cfg, host := Spec(l.dec, l.image, self())
 	out, err := json.MarshalIndent(explainOutput{cfg, host, l.dec.Image, l.dec.Task.Parent}, "", "  ")
 	if err != nil {
 		return l.finish(failed(ExitSoftware, "internal", "encoding the spec: "+err.Error()))

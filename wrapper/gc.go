@@ -1,6 +1,235 @@
 package wrapper
 
-// gc is `socker gc`: root only. Not yet written.
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/errdefs"
+	"golang.org/x/sys/unix"
+
+	"github.com/sockerhpc/socker/cgroup"
+	"github.com/sockerhpc/socker/security"
+)
+
+// gcTimeout bounds each Docker call of a gc run.
+const gcTimeout = time.Minute
+
+// gc is `socker gc`, for real root only (socker-gc.timer runs it every
+// minute). It force-removes the containers socker started whose wrapper
+// process or Mesos task is gone (orphaned), then, on cgroup v1, the empty
+// task cgroups Docker leaves in the hierarchies Mesos does not manage. Each
+// removal is audited. It is idempotent: a second run finds nothing.
 func gc(unsafeArgs []string) int {
-	return say(ExitUsage, "socker gc is not available yet")
+	l, f := begin()
+	// The binary is setuid: the effective uid is 0 for every caller, the
+	// real uid says who called.
+	if f == nil && l.caller.UID != 0 {
+		f = denied(ExitDenied, "gc-not-root", "socker gc removes other users' containers, so only root may run it (socker-gc.timer does, every minute)")
+	}
+	if f == nil && len(unsafeArgs) != 0 {
+		f = denied(ExitUsage, "usage", "socker gc takes no arguments")
+	}
+	if f != nil {
+		return l.finish(f)
+	}
+	defer l.audit.Close()
+
+	mode, err := cgroup.HostMode()
+	if err != nil {
+		return l.finish(failed(ExitUnavailable, "cgroup-unavailable", err.Error()))
+	}
+	removed, code := l.gcContainers(mode)
+	if code != 0 {
+		return code
+	}
+	if mode == cgroup.V1 {
+		n, code := l.gcCgroups()
+		if code != 0 {
+			return code
+		}
+		removed += n
+	}
+	fmt.Printf("socker gc: %d removed\n", removed)
+	return 0
+}
+
+// gcContainers removes the orphaned socker containers. It returns how many
+// it removed and 0, or an exit status.
+func (l *launch) gcContainers(mode cgroup.Mode) (int, int) {
+	pool, err := dialPool(2) // as root, who keeps root
+	if err != nil {
+		return 0, l.finish(failed(ExitUnavailable, "docker-unavailable", err.Error()))
+	}
+	defer pool.close()
+	cli, err := newClient(pool)
+	if err != nil {
+		return 0, l.finish(failed(ExitUnavailable, "docker-unavailable", "creating Docker client: "+err.Error()))
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), gcTimeout)
+	defer cancel()
+	list, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelUID))})
+	if err != nil {
+		return 0, l.finish(failed(ExitUnavailable, "docker-unavailable", "listing socker's containers: "+err.Error()))
+	}
+	host := hostProbe{root: cgroup.Root, mode: mode}
+	ownNS, _ := os.Readlink("/proc/self/ns/pid")
+	removed := 0
+	for _, c := range list {
+		reason, detail := orphaned(c.Labels, ownNS, host)
+		if reason == "" {
+			continue
+		}
+		err := cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
+		if errdefs.IsNotFound(err) {
+			continue // its wrapper (or another gc) was faster
+		}
+		if err != nil {
+			return removed, l.finish(failed(ExitUnavailable, "docker-remove", "removing orphaned container "+c.ID+": "+err.Error()))
+		}
+		r := l.gcRecord(reason, fmt.Sprintf("removed container %s: %s", short(c.ID), detail))
+		r.ContainerID = c.ID
+		r.UID, r.GID, r.User = labelID(c.Labels[LabelUID]), labelID(c.Labels[LabelGID]), c.Labels[LabelUser]
+		r.Image, r.Cgroup, r.MesosContainerID = c.Labels[LabelImage], c.Labels[LabelCgroup], c.Labels[LabelMesosID]
+		if err := l.audit.Write(r); err != nil {
+			return removed, say(ExitConfig, err.Error())
+		}
+		fmt.Printf("socker gc: %s (%s, user %s)\n", r.Message, reason, r.User)
+		removed++
+	}
+	return removed, 0
+}
+
+// gcCgroups removes the empty task cgroups Docker left in the v1
+// hierarchies Mesos does not manage, for tasks Mesos has destroyed. rmdir(2)
+// removes only an empty cgroup, so a directory still in use stays.
+func (l *launch) gcCgroups() (int, int) {
+	h, err := cgroup.V1Hierarchies(cgroup.Root)
+	if err != nil {
+		return 0, l.finish(failed(ExitUnavailable, "cgroup-unavailable", err.Error()))
+	}
+	left, err := cgroup.Leftovers(h)
+	if err != nil {
+		return 0, l.finish(failed(ExitUnavailable, "cgroup-unavailable", err.Error()))
+	}
+	removed := 0
+	for _, lo := range left {
+		var gone []string
+		for _, dir := range lo.Dirs {
+			err := unix.Rmdir(dir)
+			switch {
+			case err == nil:
+				gone = append(gone, strings.TrimPrefix(strings.TrimSuffix(dir, lo.Path), cgroup.Root+"/"))
+			case errors.Is(err, unix.ENOTEMPTY), errors.Is(err, unix.EBUSY), errors.Is(err, fs.ErrNotExist):
+				// in use, or already gone: not ours to touch
+			default:
+				say(0, fmt.Sprintf("gc: removing empty cgroup %s: %v", dir, err))
+			}
+		}
+		if len(gone) == 0 {
+			continue
+		}
+		r := l.gcRecord("cgroup-leftover", fmt.Sprintf("removed empty cgroup %s left in %s", lo.Path, strings.Join(gone, ", ")))
+		r.Cgroup = lo.Path
+		r.MesosContainerID = lo.Path[strings.LastIndexByte(lo.Path, '/')+1:]
+		if err := l.audit.Write(r); err != nil {
+			return removed, say(ExitConfig, err.Error())
+		}
+		fmt.Printf("socker gc: %s\n", r.Message)
+		removed++
+	}
+	return removed, 0
+}
+
+// gcRecord is the audit record of one removal by gc, done by root; callers
+// set the owner of what was removed, when known.
+func (l *launch) gcRecord(reason, msg string) security.Record {
+	return security.Record{
+		Event:      "gc",
+		Reason:     reason,
+		Message:    msg,
+		User:       "root",
+		Host:       l.host,
+		PID:        os.Getpid(),
+		Version:    Version,
+		ConfigHash: l.cfg.Hash,
+	}
+}
+
+func labelID(s string) uint32 {
+	n, _ := strconv.ParseUint(s, 10, 32)
+	return uint32(n)
+}
+
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// probe answers gc's questions about this host; tests fake it.
+type probe interface {
+	// processStart returns the start time of process pid (clock ticks after
+	// boot, as in /proc/<pid>/stat) and whether it is alive (a zombie is
+	// not).
+	processStart(pid int) (start string, alive bool, err error)
+	// taskExists reports whether the Mesos task cgroup path still exists.
+	taskExists(path string) (bool, error)
+}
+
+// orphaned decides, from a socker container's labels, whether gc removes it:
+// it returns the reason ("wrapper-gone" or "task-cgroup-gone") and a detail,
+// or "" to keep it. It keeps whatever it cannot judge: a malformed label, a
+// probe error, a wrapper in another pid namespace than gc's (ownNS; its pid
+// means nothing here), a live pid without a start-time label (it may be
+// reused; the task cgroup still decides).
+func orphaned(labels map[string]string, ownNS string, p probe) (reason, detail string) {
+	pid, err := strconv.Atoi(labels[LabelWrapperPID])
+	if ns := labels[LabelWrapperPidNS]; err == nil && pid > 0 && ns != "" && ns == ownNS {
+		start, alive, err := p.processStart(pid)
+		want := labels[LabelWrapperStart]
+		switch {
+		case err != nil:
+		case !alive:
+			return "wrapper-gone", fmt.Sprintf("its wrapper (pid %d) is gone", pid)
+		case want != "" && start != want:
+			return "wrapper-gone", fmt.Sprintf("its wrapper (pid %d started at tick %s) is gone; pid %d is now another process", pid, want, pid)
+		}
+	}
+	if path := labels[LabelCgroup]; cgroup.IsTaskPath(path) {
+		if in, err := p.taskExists(path); err == nil && !in {
+			return "task-cgroup-gone", fmt.Sprintf("its Mesos task cgroup %s no longer exists", path)
+		}
+	}
+	return "", ""
+}
+
+// hostProbe is probe on this host.
+type hostProbe struct {
+	root string
+	mode cgroup.Mode
+}
+
+func (h hostProbe) processStart(pid int) (string, bool, error) {
+	f, err := procStat(strconv.Itoa(pid))
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ESRCH) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return f[statStartTime], f[statState] != "Z" && f[statState] != "X", nil
+}
+
+func (h hostProbe) taskExists(path string) (bool, error) {
+	return cgroup.TaskExists(h.root, h.mode, path)
 }

@@ -248,7 +248,7 @@ func (l *launch) runContainer(cli *client.Client, sigs chan os.Signal) int {
 	if s, ok := pending(sigs); ok {
 		return l.finish(failed(128+int(s), "signalled", "stopped by "+s.String()+" before the container was created"))
 	}
-	cfg, host := Spec(l.dec, l.image, os.Getpid())
+	cfg, host := Spec(l.dec, l.image, self())
 	created, err := cli.ContainerCreate(ctx, cfg, host, nil, nil, "")
 	if err != nil {
 		return l.finish(failed(ExitUnavailable, "docker-create", "creating container: "+err.Error()))
@@ -421,28 +421,55 @@ func verifyPlacement(ctx context.Context, cli *client.Client, id string, task cg
 // exitingProc reports whether process pid has begun to exit (PF_EXITING in
 // /proc/<pid>/stat, or a zombie or dead state).
 func exitingProc(pid string) (bool, error) {
-	data, err := os.ReadFile("/proc/" + pid + "/stat")
+	f, err := procStat(pid)
 	if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ESRCH) {
 		return true, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	// Fields after the command name, which may itself contain ") ".
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
-		return false, fmt.Errorf("malformed /proc/%s/stat", pid)
-	}
-	f := strings.Fields(string(data[i+1:]))
-	if len(f) < 7 {
-		return false, fmt.Errorf("malformed /proc/%s/stat", pid)
-	}
 	const pfExiting = 0x4
-	flags, err := strconv.ParseUint(f[6], 10, 64)
+	flags, err := strconv.ParseUint(f[statFlags], 10, 64)
 	if err != nil {
 		return false, fmt.Errorf("malformed /proc/%s/stat", pid)
 	}
-	return f[0] == "Z" || f[0] == "X" || flags&pfExiting != 0, nil
+	return f[statState] == "Z" || f[statState] == "X" || flags&pfExiting != 0, nil
+}
+
+// Indexes into procStat's fields (proc(5): state is field 3, flags 9,
+// starttime 22).
+const (
+	statState     = 0
+	statFlags     = 6
+	statStartTime = 19
+)
+
+// procStat returns the fields of /proc/<pid>/stat after the command name,
+// which may itself contain ") ".
+func procStat(pid string) ([]string, error) {
+	data, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return nil, err
+	}
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return nil, fmt.Errorf("malformed /proc/%s/stat", pid)
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) <= statStartTime {
+		return nil, fmt.Errorf("malformed /proc/%s/stat", pid)
+	}
+	return f, nil
+}
+
+// self identifies this wrapper process for socker gc (see Wrapper).
+func self() Wrapper {
+	w := Wrapper{PID: os.Getpid()}
+	if f, err := procStat("self"); err == nil {
+		w.Start = f[statStartTime]
+	}
+	w.PidNS, _ = os.Readlink("/proc/self/ns/pid")
+	return w
 }
 
 func pending(sigs chan os.Signal) (syscall.Signal, bool) {

@@ -20,13 +20,26 @@ const (
 	LabelMesosID    = "socker.mesos-container-id"
 	LabelImage      = "socker.image"
 	LabelWrapperPID = "socker.wrapper-pid"
+	// The wrapper's start time and pid namespace: with them socker gc tells
+	// a gone wrapper from a reused pid.
+	LabelWrapperStart = "socker.wrapper-start"
+	LabelWrapperPidNS = "socker.wrapper-pidns"
 )
+
+// Wrapper identifies the socker process that supervises a container: its
+// pid, its start time (clock ticks after boot, /proc/<pid>/stat field 22)
+// and its pid namespace ("pid:[inode]"). Empty fields are unknown.
+type Wrapper struct {
+	PID          int
+	Start, PidNS string
+}
 
 // Spec builds the container configuration from zero values: every field set
 // here is on purpose, nothing comes from the caller except through the
 // Decision, and no caller string becomes a daemon option. imageID pins the
-// image the policy check resolved, so a re-tag cannot swap it.
-func Spec(d security.Decision, imageID string, wrapperPID int) (*container.Config, *container.HostConfig) {
+// image the policy check resolved, so a re-tag cannot swap it. w is the
+// socker process that runs it.
+func Spec(d security.Decision, imageID string, w Wrapper) (*container.Config, *container.HostConfig) {
 	uid := strconv.FormatUint(uint64(d.Caller.UID), 10)
 	gid := strconv.FormatUint(uint64(d.Caller.GID), 10)
 	groups := []string{}
@@ -50,13 +63,15 @@ func Spec(d security.Decision, imageID string, wrapperPID int) (*container.Confi
 		OpenStdin:    true,
 		StdinOnce:    true,
 		Labels: map[string]string{
-			LabelUID:        uid,
-			LabelGID:        gid,
-			LabelUser:       user,
-			LabelCgroup:     d.Task.Parent,
-			LabelMesosID:    d.Task.ContainerID,
-			LabelImage:      d.Image,
-			LabelWrapperPID: strconv.Itoa(wrapperPID),
+			LabelUID:          uid,
+			LabelGID:          gid,
+			LabelUser:         user,
+			LabelCgroup:       d.Task.Parent,
+			LabelMesosID:      d.Task.ContainerID,
+			LabelImage:        d.Image,
+			LabelWrapperPID:   strconv.Itoa(w.PID),
+			LabelWrapperStart: w.Start,
+			LabelWrapperPidNS: w.PidNS,
 		},
 	}
 	init := true

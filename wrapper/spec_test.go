@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
@@ -22,8 +21,9 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 const (
 	specMesosID = "3f1c7a52-8d4e-4b1a-9c2f-5e6d7a8b9c0d"
 	specImageID = "sha256:4c01db0b339c7f8e6a9d2b1e0f3c5a7d9e1b3c5d7f9a1b3c5d7e9f1a3b5c7d9e"
-	specPID     = 4242
 )
+
+var specWrapper = Wrapper{PID: 4242, Start: "123456", PidNS: "pid:[4026531836]"}
 
 // specDecision is a fixed, allowed decision as security.Decide returns it.
 func specDecision() security.Decision {
@@ -58,7 +58,7 @@ type specPair struct {
 }
 
 func TestSpecGolden(t *testing.T) {
-	cfg, host := Spec(specDecision(), specImageID, specPID)
+	cfg, host := Spec(specDecision(), specImageID, specWrapper)
 	got, err := json.MarshalIndent(specPair{cfg, host}, "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +84,7 @@ func TestSpecGolden(t *testing.T) {
 
 func TestSpecInvariants(t *testing.T) {
 	d := specDecision()
-	cfg, host := Spec(d, specImageID, specPID)
+	cfg, host := Spec(d, specImageID, specWrapper)
 
 	t.Run("config", func(t *testing.T) {
 		if cfg.Image != specImageID {
@@ -124,20 +124,23 @@ func TestSpecInvariants(t *testing.T) {
 
 	t.Run("labels", func(t *testing.T) {
 		want := map[string]string{
-			LabelUID:        "1500",
-			LabelGID:        "1500",
-			LabelUser:       "alice",
-			LabelCgroup:     "/mesos/" + specMesosID,
-			LabelMesosID:    specMesosID,
-			LabelImage:      "docker.io/socker-test/tiny:1",
-			LabelWrapperPID: strconv.Itoa(specPID),
+			LabelUID:          "1500",
+			LabelGID:          "1500",
+			LabelUser:         "alice",
+			LabelCgroup:       "/mesos/" + specMesosID,
+			LabelMesosID:      specMesosID,
+			LabelImage:        "docker.io/socker-test/tiny:1",
+			LabelWrapperPID:   "4242",
+			LabelWrapperStart: "123456",
+			LabelWrapperPidNS: "pid:[4026531836]",
 		}
 		if !reflect.DeepEqual(cfg.Labels, want) {
 			t.Errorf("Labels = %v, want %v", cfg.Labels, want)
 		}
 		if LabelUID != "socker.uid" || LabelGID != "socker.gid" || LabelUser != "socker.user" ||
 			LabelCgroup != "socker.cgroup" || LabelMesosID != "socker.mesos-container-id" ||
-			LabelImage != "socker.image" || LabelWrapperPID != "socker.wrapper-pid" {
+			LabelImage != "socker.image" || LabelWrapperPID != "socker.wrapper-pid" ||
+			LabelWrapperStart != "socker.wrapper-start" || LabelWrapperPidNS != "socker.wrapper-pidns" {
 			t.Error("label names changed: socker gc and admins depend on them")
 		}
 	})
@@ -244,7 +247,7 @@ func TestSpecVariants(t *testing.T) {
 	t.Run("caller without name gets the uid as user label", func(t *testing.T) {
 		d := specDecision()
 		d.Caller.Name = ""
-		cfg, _ := Spec(d, specImageID, 1)
+		cfg, _ := Spec(d, specImageID, Wrapper{PID: 1})
 		if cfg.Labels[LabelUser] != "1500" || cfg.Labels[LabelWrapperPID] != "1" {
 			t.Errorf("labels %v", cfg.Labels)
 		}
@@ -253,7 +256,7 @@ func TestSpecVariants(t *testing.T) {
 		d := specDecision()
 		d.Caller.Groups = nil
 		d.Mounts = nil
-		_, host := Spec(d, specImageID, 1)
+		_, host := Spec(d, specImageID, Wrapper{PID: 1})
 		if host.GroupAdd == nil || len(host.GroupAdd) != 0 || host.Mounts != nil {
 			t.Errorf("GroupAdd %#v Mounts %#v", host.GroupAdd, host.Mounts)
 		}
@@ -261,7 +264,7 @@ func TestSpecVariants(t *testing.T) {
 	t.Run("network host and pids limit from the decision", func(t *testing.T) {
 		d := specDecision()
 		d.Network, d.PidsLimit = "host", 7
-		cfg, host := Spec(d, specImageID, 1)
+		cfg, host := Spec(d, specImageID, Wrapper{PID: 1})
 		if host.NetworkMode != "host" || *host.PidsLimit != 7 {
 			t.Errorf("NetworkMode %q PidsLimit %d", host.NetworkMode, *host.PidsLimit)
 		}
@@ -272,16 +275,16 @@ func TestSpecVariants(t *testing.T) {
 	t.Run("distinct uid and gid", func(t *testing.T) {
 		d := specDecision()
 		d.Caller.UID, d.Caller.GID = 2001, 3002
-		cfg, _ := Spec(d, specImageID, 1)
+		cfg, _ := Spec(d, specImageID, Wrapper{PID: 1})
 		if cfg.User != "2001:3002" || cfg.Labels[LabelUID] != "2001" || cfg.Labels[LabelGID] != "3002" {
 			t.Errorf("User %q labels %v", cfg.User, cfg.Labels)
 		}
 	})
 	t.Run("specs do not share the pids limit", func(t *testing.T) {
 		d := specDecision()
-		_, h1 := Spec(d, specImageID, 1)
+		_, h1 := Spec(d, specImageID, Wrapper{PID: 1})
 		*h1.PidsLimit = 1 << 30
-		_, h2 := Spec(d, specImageID, 1)
+		_, h2 := Spec(d, specImageID, Wrapper{PID: 1})
 		if *h2.PidsLimit != 4096 {
 			t.Errorf("PidsLimit %d", *h2.PidsLimit)
 		}
