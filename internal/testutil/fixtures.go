@@ -209,6 +209,22 @@ func (t *TaskCgroup) Close() error {
 	return last
 }
 
+// EndAsMesos removes the task cgroup from the hierarchies a Mesos agent
+// manages (cpu, cpuacct, memory, freezer on v1), as the agent does when the
+// task ends, and leaves the others (pids, devices, ...) to Docker's
+// leftovers and socker gc. On v2 it is Close.
+func (t *TaskCgroup) EndAsMesos() error {
+	if t.Mode == cgroup.V2 {
+		return t.Close()
+	}
+	for _, p := range t.procs {
+		if err := cgroupfs.RemoveTree(filepath.Dir(p)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // NewUUID returns a random lowercase UUID, like Mesos container ids.
 func NewUUID() string {
 	var b [16]byte
