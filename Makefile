@@ -24,7 +24,7 @@ build: ## build bin/socker (CONFIG=path sets the compiled-in config path)
 	$(BUILD) -o $(OUT) ./cmd/socker
 
 man: ## man pages socker(8), mrun(1), socker.toml(5) into bin/man, generated from the source of --help
-	$(GO) run ./internal/mangen -out bin/man
+	$(GO) run -ldflags '$(LDFLAGS)' ./internal/mangen -out bin/man
 
 package: build man ## .deb and .rpm into bin/pkg (nfpm, fetched from the Go module proxy)
 	packaging/package.sh
