@@ -162,7 +162,7 @@ func ConfigManual() manual.Page {
 	}
 	var keys []manual.Item
 	for _, k := range security.ConfigKeys {
-		keys = append(keys, manual.Item{Term: k.Key, Text: k.Meaning + " Default: `" + k.Default + "`."})
+		keys = append(keys, manual.Item{Term: k.Key + " = " + k.Default, Text: k.Meaning})
 	}
 	return manual.Page{
 		Name:     "socker.toml",
@@ -171,7 +171,10 @@ func ConfigManual() manual.Page {
 		Synopsis: []string{ConfigPath},
 		Sections: []manual.Section{
 			{Title: "DESCRIPTION", Blocks: intro},
-			{Title: "KEYS", Blocks: []manual.Block{manual.List(keys...)}},
+			{Title: "KEYS", Blocks: []manual.Block{
+				manual.P("Each key is shown with its default, as TOML; `users.min_uid = 1000` means `min_uid = 1000` in section `[users]`."),
+				manual.List(keys...),
+			}},
 			{Title: "EXAMPLE", Blocks: []manual.Block{manual.Code(strings.Split(security.ConfigExample, "\n")...)}},
 			{Title: "SEE ALSO", Blocks: []manual.Block{manual.P("`socker`(8), `mrun`(1)")}},
 		},

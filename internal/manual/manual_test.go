@@ -55,8 +55,8 @@ func TestRoffTerm(t *testing.T) {
 	}
 }
 
-// Text that would start a roff line with '.' or '\'' is made harmless with
-// \&, wherever it comes from.
+// Text that would start a roff line with a period or an apostrophe is made
+// harmless with \&, wherever it comes from.
 func TestRoff_LineStartEscaped(t *testing.T) {
 	p := Page{Name: "x", Section: "1", Summary: "s", Sections: []Section{{Title: "T", Blocks: []Block{
 		P(".bashrc is read"),
@@ -217,6 +217,7 @@ func TestPlainProse(t *testing.T) {
 		{"`x-1`", "x-1"},
 		{"a `b c", `a "b c"`},
 		{"no code", "no code"},
+		{"`[\"a\", \"b\"]`", `["a", "b"]`}, // holds a double quote: not quoted again
 	}
 	for _, tt := range tests {
 		if got := plainProse(tt.in); got != tt.want {

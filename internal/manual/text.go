@@ -112,11 +112,12 @@ func writeProse(b *strings.Builder, prose string, indent int) {
 
 // plainProse drops the backquotes of literal spans, except that a span with
 // a space, or without a letter or digit ("socker: ", "--", "/"), is set in
-// double quotes so it can be told from the text around it.
+// double quotes so it can be told from the text around it, unless it holds
+// a double quote itself.
 func plainProse(para string) string {
 	parts := strings.Split(para, "`")
 	for i := 1; i < len(parts); i += 2 {
-		if strings.ContainsAny(parts[i], " \t\n") || !strings.ContainsFunc(parts[i], isLetterOrDigit) {
+		if !strings.Contains(parts[i], `"`) && (strings.ContainsAny(parts[i], " \t\n") || !strings.ContainsFunc(parts[i], isLetterOrDigit)) {
 			parts[i] = `"` + parts[i] + `"`
 		}
 	}
