@@ -73,7 +73,7 @@ if [ -z "${SOURCE_DATE_EPOCH:-}" ] && git rev-parse --git-dir >/dev/null 2>&1; t
 fi
 
 echo "package.sh: building bin/mrun"
-CGO_ENABLED=0 "$GO" build -trimpath -o bin/mrun ./cmd/mrun
+CGO_ENABLED=0 "$GO" build -trimpath -ldflags '-s -w' -o bin/mrun ./cmd/mrun
 
 SOCKER_PKG_VERSION=$version
 SOCKER_PKG_ARCH=$("$GO" env GOARCH)

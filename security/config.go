@@ -17,7 +17,8 @@ import (
 )
 
 // Config is the site policy, read from the root-owned TOML file whose path is
-// compiled into the binary. Every key is documented in README.md.
+// compiled into the binary. Every key is documented in ConfigKeys
+// (configdoc.go), the source of socker.toml(5) and `socker help config`.
 type Config struct {
 	Images    ImagesConfig    `toml:"images"`
 	Mounts    MountsConfig    `toml:"mounts"`
