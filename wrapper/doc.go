@@ -1,5 +1,8 @@
 // Package wrapper is the privileged launch path of the setuid socker binary:
-// `socker run` from argv to exit status.
+// `socker run` from argv to exit status, its siblings (explain, images,
+// doctor, help), and `socker gc`, the janitor only real root may run, which
+// removes orphaned socker containers and Docker's leftover task cgroups
+// (gc.go; the only code in socker that writes cgroupfs, by rmdir only).
 //
 // What belongs here: parsing argv (pure), building the Docker container spec
 // from an allowed security.Decision (pure, from zero values), the ordered
