@@ -156,7 +156,7 @@ func newHostileState(t *testing.T, work, godebug string) hostileState {
 }
 
 // explainJSON parses `socker explain` output and returns it without the
-// socker.wrapper-pid label, after checking that label is the wrapper's pid.
+// wrapper's labels, after checking socker.wrapper-pid is the wrapper's pid.
 func explainJSON(t *testing.T, out string, pid int) map[string]any {
 	t.Helper()
 	var m map[string]any
@@ -172,7 +172,25 @@ func explainJSON(t *testing.T, out string, pid int) map[string]any {
 		t.Errorf("socker.wrapper-pid label %v, want the wrapper's pid %d", got, pid)
 	}
 	delete(labels, "socker.wrapper-pid")
+	start, _ := labels["socker.wrapper-start"].(string)
+	ns, _ := labels["socker.wrapper-pidns"].(string)
+	checkWrapperLabels(t, start, ns)
+	delete(labels, "socker.wrapper-start")
+	delete(labels, "socker.wrapper-pidns")
 	return m
+}
+
+// checkWrapperLabels checks the wrapper's start-time and pid-namespace labels
+// (they differ from run to run, so comparisons drop them): a number of clock
+// ticks, and the pid namespace the tests run in.
+func checkWrapperLabels(t *testing.T, start, ns string) {
+	t.Helper()
+	if _, err := strconv.ParseUint(start, 10, 64); err != nil {
+		t.Errorf("socker.wrapper-start label %q is not a start time in clock ticks", start)
+	}
+	if own, _ := os.Readlink("/proc/self/ns/pid"); ns != own {
+		t.Errorf("socker.wrapper-pidns label %q, want this pid namespace %q", ns, own)
+	}
 }
 
 // runPID runs cmd with an empty stdin and returns its result once it exits,

@@ -86,8 +86,12 @@ func TestAttackTools_ExplainMatchesCreatedContainer(t *testing.T) {
 		t.Errorf("wrapper-pid labels %q (explain) and %q (run), want each wrapper's pid %d and %d",
 			want.Labels["socker.wrapper-pid"], got.Labels["socker.wrapper-pid"], explainPID, wrapper.Process.Pid)
 	}
-	delete(want.Labels, "socker.wrapper-pid")
-	delete(got.Labels, "socker.wrapper-pid")
+	for _, l := range []map[string]string{want.Labels, got.Labels} {
+		checkWrapperLabels(t, l["socker.wrapper-start"], l["socker.wrapper-pidns"])
+		for _, k := range []string{"socker.wrapper-pid", "socker.wrapper-start", "socker.wrapper-pidns"} {
+			delete(l, k)
+		}
+	}
 	gotEnv := slices.DeleteFunc(slices.Clone(got.Env), func(kv string) bool { return strings.HasPrefix(kv, "HOSTNAME=") })
 	wantEnv := slices.Clone(want.Env)
 	slices.Sort(gotEnv)
