@@ -174,7 +174,14 @@ func sockerRun(tc *testutil.TaskCgroup, user *testutil.User, args ...string) *ex
 // auditLines returns the audit log's lines.
 func auditLines(t *testing.T) []string {
 	t.Helper()
-	data, err := os.ReadFile(auditPath)
+	return auditLinesOf(t, auditPath)
+}
+
+// auditLinesOf returns the lines of the audit log at path (none if it does
+// not exist).
+func auditLinesOf(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}

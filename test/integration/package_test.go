@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -536,19 +535,7 @@ func pkgAuditSince(t *testing.T, n int) []security.Record {
 
 func pkgAuditLines(t *testing.T) []string {
 	t.Helper()
-	data, err := os.ReadFile(pkgAuditLog)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	s := bufio.NewScanner(bytes.NewReader(data))
-	s.Buffer(nil, 1<<20)
-	for s.Scan() {
-		lines = append(lines, s.Text())
-	}
-	return lines
+	return auditLinesOf(t, pkgAuditLog)
 }
 
 // pkgStatus returns dpkg's status of the socker package ("" if dpkg has
