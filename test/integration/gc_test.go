@@ -260,9 +260,11 @@ func TestGC_HundredFinishedTasksLeaveNoCgroups(t *testing.T) {
 	liveBefore := dirsOf(liveTask.ID)
 
 	before := len(auditLines(t))
+	start := time.Now()
 	if r := sockerGC(t, nil); r.code != 0 {
 		t.Fatalf("socker gc: exit %d, stderr %q", r.code, r.stderr)
 	}
+	t.Logf("socker gc over %d finished tasks took %v", tasks, time.Since(start).Round(time.Millisecond))
 	recs := newRecords(t, before)
 	for _, id := range done {
 		if left := dirsOf(id); len(left) != 0 {
