@@ -47,22 +47,21 @@ func gc(unsafeArgs []string) int {
 		return l.finish(failed(ExitUnavailable, "cgroup-unavailable", err.Error()))
 	}
 	removed, code := l.gcContainers(mode)
-	if code != 0 {
-		return code
-	}
-	if mode == cgroup.V1 {
-		n, code := l.gcCgroups()
-		if code != 0 {
-			return code
-		}
+	// ExitConfig: an audit record could not be written; remove nothing more.
+	if mode == cgroup.V1 && code != ExitConfig {
+		n, cgCode := l.gcCgroups()
 		removed += n
+		if code == 0 {
+			code = cgCode
+		}
 	}
 	fmt.Printf("socker gc: %d removed\n", removed)
-	return 0
+	return code
 }
 
 // gcContainers removes the orphaned socker containers. It returns how many
-// it removed and 0, or an exit status.
+// it removed and 0, or an exit status. A container Docker fails to remove
+// is reported (and audited as an error); the others are still removed.
 func (l *launch) gcContainers(mode cgroup.Mode) (int, int) {
 	pool, err := dialPool(2) // as root, who keeps root
 	if err != nil {
@@ -82,7 +81,7 @@ func (l *launch) gcContainers(mode cgroup.Mode) (int, int) {
 	}
 	host := hostProbe{root: cgroup.Root, mode: mode}
 	ownNS, _ := os.Readlink("/proc/self/ns/pid")
-	removed := 0
+	removed, code := 0, 0
 	for _, c := range list {
 		reason, detail := orphaned(c.Labels, ownNS, host)
 		if reason == "" {
@@ -93,7 +92,8 @@ func (l *launch) gcContainers(mode cgroup.Mode) (int, int) {
 			continue // its wrapper (or another gc) was faster
 		}
 		if err != nil {
-			return removed, l.finish(failed(ExitUnavailable, "docker-remove", "removing orphaned container "+c.ID+": "+err.Error()))
+			code = l.finish(failed(ExitUnavailable, "docker-remove", "removing orphaned container "+c.ID+": "+err.Error()))
+			continue
 		}
 		r := l.gcRecord(reason, fmt.Sprintf("removed container %s: %s", short(c.ID), detail))
 		r.ContainerID = c.ID
@@ -105,7 +105,7 @@ func (l *launch) gcContainers(mode cgroup.Mode) (int, int) {
 		fmt.Printf("socker gc: %s (%s, user %s)\n", r.Message, reason, r.User)
 		removed++
 	}
-	return removed, 0
+	return removed, code
 }
 
 // gcCgroups removes the empty task cgroups Docker left in the v1
