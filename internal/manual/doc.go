@@ -17,8 +17,9 @@
 // Inline markup, in prose only (paragraphs and item texts): a `backquoted`
 // span is literal text (a command, a path, a value). The text renderer drops
 // the backquotes (it keeps a span with a space, or with no letter or digit,
-// in double quotes, so write prose that reads without them); the roff renderer sets the span in bold with every '-' a
-// minus sign, so it can be copied from man(1)'s output. Terms and synopsis
+// in double quotes, so write prose that reads without them); the roff
+// renderer sets the span in bold with every '-' a minus sign, so it can be
+// copied from man(1)'s output. Terms and synopsis
 // lines are synopsis-style instead: their first word is bold, options
 // (-x, --name) are bold and upper-case placeholders (IMAGE, SRC) italic.
 package manual
