@@ -42,8 +42,9 @@ type Task struct {
 	Mode Mode
 	// Controllers lists the v1 controllers whose path is Parent (empty on v2).
 	Controllers []string
-	// Delegated is the first directory of the task cgroup owned by a user
-	// rather than root (see Delegated); Parse leaves it empty.
+	// Delegated says why the task cgroup may not be a Mesos agent's (a
+	// user could have made it, see Delegated), or is "" when it is one;
+	// Parse leaves it empty.
 	Delegated string
 }
 
@@ -264,14 +265,53 @@ func Self() (Task, error) {
 // Root is where the cgroup hierarchies are mounted.
 const Root = "/sys/fs/cgroup"
 
-// Delegated returns the first directory of the task's cgroup, from the
-// hierarchy's top "mesos" directory down to t.Parent, that is not owned by
-// root, or "" when all are root's. A Mesos agent runs as root, so every
-// directory it makes is root's; one owned by a user was delegated to that
-// user, who can then make "Mesos" cgroups of their own. root is normally
-// Root. On v1 it checks every hierarchy of t.Controllers found under root
-// (at least one must be).
-func Delegated(root string, t Task) (string, error) {
+// Dir is what Delegated reads of one directory of a task cgroup.
+type Dir struct {
+	Path string
+	UID  uint32 // owner
+	Perm uint32 // permission bits
+}
+
+// Judge is the rule Delegated applies to one hierarchy; it does no I/O.
+// dirs runs from the hierarchy's root (dirs[0]) down through every
+// component of a task path "/mesos/<id>[/mesos/<id>...]", so dirs[i] for
+// even i >= 2 is a container-id level. A user can make a cgroup only inside
+// a directory they can write, so the task cgroup is a Mesos agent's when
+// every directory above the task's own is root's and not writable by group
+// or others. The task's own directory (the first container-id level not
+// root's) may be the caller's: a Mesos agent with --switch_user chowns it
+// to the task's user, and what lies beneath it is that task's. Judge
+// returns "" for such a cgroup, else why it is not one: the first
+// directory that someone other than root could have made cgroups in, or
+// that a user other than the caller owns.
+func Judge(dirs []Dir, caller uint32) string {
+	for i, d := range dirs {
+		switch {
+		case d.Perm&0o022 != 0:
+			return fmt.Sprintf("%s is writable by its group or others (mode %04o), who can make cgroups in it", d.Path, d.Perm&0o7777)
+		case d.UID == 0:
+			continue
+		case d.UID == caller && i >= 2 && i%2 == 0:
+			return "" // the task's own directory, chowned by the agent
+		case d.UID == caller:
+			return fmt.Sprintf("%s is owned by the caller (uid %d), who can make cgroups in it", d.Path, d.UID)
+		default:
+			return fmt.Sprintf("%s is owned by uid %d, neither root nor the caller", d.Path, d.UID)
+		}
+	}
+	return ""
+}
+
+// Delegated tells a task cgroup a Mesos agent made from one a user could
+// have made (see Judge): it returns "" for an agent's, else the reason it
+// is not one. It reads (lstat, as root, nothing followed below the
+// hierarchy's mount point) every directory from the hierarchy's root down
+// to t.Parent in every hierarchy of t.Controllers found under root (at
+// least one must be; named hierarchies are skipped), or on v2 under root
+// itself; root is normally Root. What it checks cannot change before
+// Docker uses the path: renaming or removing a cgroup needs write access to
+// its parent, which only root has above the task's own directory.
+func Delegated(root string, t Task, caller uint32) (string, error) {
 	tops := []string{root}
 	if t.Mode == V1 {
 		tops = nil
@@ -289,20 +329,36 @@ func Delegated(root string, t Task) (string, error) {
 		}
 	}
 	for _, top := range tops {
-		dir := top
-		for _, part := range strings.Split(strings.TrimPrefix(t.Parent, "/"), "/") {
-			dir += "/" + part
-			var st unix.Stat_t
-			if err := unix.Lstat(dir, &st); err != nil {
-				return "", fmt.Errorf("checking the owner of the task cgroup: %s: %w", dir, err)
-			}
-			if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-				return "", fmt.Errorf("checking the owner of the task cgroup: %s is not a directory", dir)
-			}
-			if st.Uid != 0 {
-				return dir, nil
-			}
+		dirs, err := readDirs(top, t.Parent)
+		if err != nil {
+			return "", fmt.Errorf("checking who made the task cgroup: %w", err)
+		}
+		if why := Judge(dirs, caller); why != "" {
+			return why, nil
 		}
 	}
 	return "", nil
+}
+
+// readDirs stats top (following a symlink such as cpu -> cpu,cpuacct) and
+// lstats each directory of path beneath it.
+func readDirs(top, path string) ([]Dir, error) {
+	var out []Dir
+	dir := top
+	stat := unix.Stat
+	for _, part := range append([]string{""}, strings.Split(strings.TrimPrefix(path, "/"), "/")...) {
+		if part != "" {
+			dir += "/" + part
+		}
+		var st unix.Stat_t
+		if err := stat(dir, &st); err != nil {
+			return nil, fmt.Errorf("%s: %w", dir, err)
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return nil, fmt.Errorf("%s is not a directory", dir)
+		}
+		out = append(out, Dir{Path: dir, UID: st.Uid, Perm: st.Mode &^ unix.S_IFMT})
+		stat = unix.Lstat
+	}
+	return out, nil
 }

@@ -417,13 +417,69 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// Delegated finds the first directory of the task cgroup not owned by root,
-// in every hierarchy of the task found under the root given. Run as root the
-// test chowns one directory of one hierarchy; run as another user every
-// directory it makes is that user's, so the first one is reported.
+// Judge, the rule: who could have made the task cgroup. Layouts of a real
+// Mesos agent (root-made, the task's directory chowned to the task's user),
+// of the local Mesos run by a user (a root-made parent whose "mesos" is the
+// user's), and of subtrees root gave away.
+func TestJudge(t *testing.T) {
+	const alice, bob = 1001, 1002
+	type d = Dir
+	root := func(path string) Dir { return Dir{Path: path, Perm: 0o755} }
+	owned := func(path string, uid uint32) Dir { return Dir{Path: path, UID: uid, Perm: 0o755} }
+	h := "/sys/fs/cgroup/memory"
+	tests := []struct {
+		name string
+		dirs []Dir
+		want string // "" or a substring of the reason
+	}{
+		{"all root's", []Dir{root(h), root(h + "/mesos"), root(h + "/mesos/A")}, ""},
+		{"a real agent's: the task directory chowned to the caller", []Dir{root(h), root(h + "/mesos"), owned(h+"/mesos/A", alice)}, ""},
+		{"hierarchy root read-only (0555)", []Dir{{Path: h, Perm: 0o555}, root(h + "/mesos"), owned(h+"/mesos/A", alice)}, ""},
+		{"a nested task of the agent's", []Dir{root(h), root(h + "/mesos"), owned(h+"/mesos/A", alice), root(h + "/mesos/A/mesos"), owned(h+"/mesos/A/mesos/B", alice)}, ""},
+		{"nested in the caller's own task, made by the caller", []Dir{root(h), root(h + "/mesos"), owned(h+"/mesos/A", alice), owned(h+"/mesos/A/mesos", alice), owned(h+"/mesos/A/mesos/B", alice)}, ""},
+		{"nested, the outer task root's, the inner the caller's", []Dir{root(h), root(h + "/mesos"), root(h + "/mesos/A"), root(h + "/mesos/A/mesos"), owned(h+"/mesos/A/mesos/B", alice)}, ""},
+		{"the local Mesos' delegated parent", []Dir{root(h), root(h + "/mesos"), root(h + "/mesos/P"), owned(h+"/mesos/P/mesos", alice), owned(h+"/mesos/P/mesos/B", alice)}, h + "/mesos/P/mesos is owned by the caller (uid 1001)"},
+		{"the hierarchy's mesos given to the caller", []Dir{root(h), owned(h+"/mesos", alice), owned(h+"/mesos/A", alice)}, h + "/mesos is owned by the caller"},
+		{"the hierarchy root given to the caller", []Dir{owned(h, alice), owned(h+"/mesos", alice), owned(h+"/mesos/A", alice)}, h + " is owned by the caller"},
+		{"mesos world-writable", []Dir{root(h), {Path: h + "/mesos", Perm: 0o777}, owned(h+"/mesos/A", alice)}, h + "/mesos is writable by its group or others (mode 0777)"},
+		{"mesos group-writable", []Dir{root(h), {Path: h + "/mesos", Perm: 0o775}, root(h + "/mesos/A")}, "writable by its group or others (mode 0775)"},
+		{"mesos sticky and world-writable", []Dir{root(h), {Path: h + "/mesos", Perm: 0o1777}, root(h + "/mesos/A")}, "(mode 1777)"},
+		{"hierarchy root world-writable", []Dir{{Path: h, Perm: 0o757}, root(h + "/mesos"), root(h + "/mesos/A")}, h + " is writable"},
+		{"the task directory world-writable", []Dir{root(h), root(h + "/mesos"), {Path: h + "/mesos/A", UID: alice, Perm: 0o777}}, h + "/mesos/A is writable"},
+		{"the task directory root's but group-writable", []Dir{root(h), root(h + "/mesos"), {Path: h + "/mesos/A", Perm: 0o775}}, "writable by its group"},
+		{"the task directory another user's", []Dir{root(h), root(h + "/mesos"), owned(h+"/mesos/A", bob)}, h + "/mesos/A is owned by uid 1002, neither root nor the caller"},
+		{"mesos another user's", []Dir{root(h), owned(h+"/mesos", bob), owned(h+"/mesos/A", alice)}, h + "/mesos is owned by uid 1002"},
+		{"nested: the inner mesos another user's", []Dir{root(h), root(h + "/mesos"), root(h + "/mesos/A"), owned(h+"/mesos/A/mesos", bob), owned(h+"/mesos/A/mesos/B", alice)}, "owned by uid 1002"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Judge(tt.dirs, alice)
+			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+				t.Fatalf("Judge = %q, want %q", got, tt.want)
+			}
+			if strings.ContainsAny(got, "\n\r") {
+				t.Fatalf("reason %q is not one line", got)
+			}
+		})
+	}
+	// Whatever the directories, a caller who is root is judged by the same
+	// rule: root-owned directories never make a cgroup a user's.
+	if got := Judge([]d{root(h), root(h + "/mesos"), root(h + "/mesos/A")}, 0); got != "" {
+		t.Errorf("caller 0, all root's: %q", got)
+	}
+}
+
+// Delegated reads the directories of the task cgroup in every hierarchy of
+// the task found under the root given and applies Judge. Run as root the
+// test chowns and chmods directories as a Mesos agent and as a delegating
+// root would; run as another user every directory it makes is that user's.
 func TestDelegated(t *testing.T) {
 	const id = "0c1a1000-0000-4000-8000-000000000001"
+	const alice = 12345
 	root := t.TempDir()
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	parent := "/mesos/" + id + "/mesos/" + id
 	for _, c := range []string{"memory", "cpu,cpuacct", "freezer"} {
 		if err := os.MkdirAll(filepath.Join(root, c, parent), 0o755); err != nil {
@@ -436,38 +492,70 @@ func TestDelegated(t *testing.T) {
 	task := Task{Parent: parent, ContainerID: id, Mode: V1, Controllers: []string{"cpu", "cpuacct", "memory", "freezer", "name=systemd"}}
 
 	// Missing hierarchies and directories are errors, not "not delegated".
-	if _, err := Delegated(root, Task{Parent: parent, Mode: V1, Controllers: []string{"pids"}}); err == nil {
+	if _, err := Delegated(root, Task{Parent: parent, Mode: V1, Controllers: []string{"pids"}}, alice); err == nil {
 		t.Error("no hierarchy of the task under root: no error")
 	}
-	if _, err := Delegated(filepath.Join(root, "none"), Task{Parent: "/mesos/" + id, Mode: V2}); err == nil {
+	if _, err := Delegated(filepath.Join(root, "none"), Task{Parent: "/mesos/" + id, Mode: V2}, alice); err == nil {
 		t.Error("missing directory: no error")
 	}
+	// A symlink below the hierarchy root is not followed.
+	if err := os.Symlink("../memory/mesos", filepath.Join(root, "freezer", "mesos", id, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Delegated(root, Task{Parent: "/mesos/" + id + "/link", Mode: V1, Controllers: []string{"freezer"}}, alice); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("symlinked component: err %v, want not a directory", err)
+	}
 
-	got, err := Delegated(root, task)
+	got, err := Delegated(root, task, alice)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if os.Geteuid() != 0 {
-		if want := filepath.Join(root, "cpu", "mesos"); got != want {
-			t.Fatalf("as uid %d: Delegated = %q, want %q", os.Geteuid(), got, want)
+		if want := filepath.Join(root, "cpu") + " is owned by uid"; !strings.HasPrefix(got, want) {
+			t.Fatalf("as uid %d: Delegated = %q, want %q...", os.Geteuid(), got, want)
+		}
+		if got, _ := Delegated(root, task, uint32(os.Geteuid())); !strings.HasPrefix(got, filepath.Join(root, "cpu")+" is owned by the caller") {
+			t.Fatalf("as uid %d, the caller: Delegated = %q", os.Geteuid(), got)
 		}
 		return
 	}
 	if got != "" {
 		t.Fatalf("all root-owned: Delegated = %q, want none", got)
 	}
+	chown := func(rel string, uid int) {
+		t.Helper()
+		if err := os.Chown(filepath.Join(root, rel), uid, uid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A real agent chowns the (outer) task directory in every hierarchy.
+	for _, h := range []string{"memory", "cpu,cpuacct", "freezer"} {
+		chown(filepath.Join(h, "mesos", id), alice)
+	}
+	if got, err := Delegated(root, task, alice); err != nil || got != "" {
+		t.Fatalf("task directories chowned to the caller: Delegated = %q, %v; want none", got, err)
+	}
+	if got, _ := Delegated(root, task, alice+1); !strings.Contains(got, "owned by uid 12345, neither root nor the caller") {
+		t.Fatalf("another caller: Delegated = %q", got)
+	}
+	// The local Mesos' layout: the outer id root's, its mesos the user's.
+	chown(filepath.Join("freezer", "mesos", id), 0)
 	inner := filepath.Join(root, "freezer", "mesos", id, "mesos")
-	if err := os.Chown(inner, 12345, 12345); err != nil {
+	chown(filepath.Join("freezer", "mesos", id, "mesos"), alice)
+	if got, err := Delegated(root, task, alice); err != nil || got != inner+" is owned by the caller (uid 12345), who can make cgroups in it" {
+		t.Fatalf("delegated mesos directory: Delegated = %q, %v", got, err)
+	}
+	chown(filepath.Join("freezer", "mesos", id, "mesos"), 0)
+	if err := os.Chmod(filepath.Join(root, "memory", "mesos"), 0o777); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := Delegated(root, task); err != nil || got != inner {
-		t.Fatalf("Delegated = %q, %v; want %q", got, err, inner)
+	if got, _ := Delegated(root, task, alice); !strings.HasPrefix(got, filepath.Join(root, "memory", "mesos")+" is writable") {
+		t.Fatalf("world-writable mesos: Delegated = %q", got)
 	}
 
 	// v2: one hierarchy, the root itself.
 	v2 := Task{Parent: "/mesos/" + id, ContainerID: id, Mode: V2}
-	if got, err := Delegated(filepath.Join(root, "memory"), v2); err != nil || got != "" {
+	if got, err := Delegated(filepath.Join(root, "cpu,cpuacct"), v2, alice); err != nil || got != "" {
 		t.Fatalf("v2 root-owned: Delegated = %q, %v", got, err)
 	}
-
 }

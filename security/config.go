@@ -56,10 +56,13 @@ type UsersConfig struct {
 
 // CgroupsConfig says which task cgroups count as Mesos'.
 type CgroupsConfig struct {
-	// AllowDelegated accepts a task cgroup with a directory owned by a user
-	// (a subtree delegated to that user, as for the single-machine local
-	// Mesos of `mrun --master local`). A Mesos agent, running as root, never
-	// makes one; the user chose its limits, within the root-owned parent's.
+	// AllowDelegated accepts a task cgroup a user could have made: one
+	// beneath a directory a user owns or group or others can write (a
+	// subtree delegated to that user, as for the single-machine local Mesos
+	// of `mrun --master local`). A Mesos agent makes every directory above a
+	// task's own as root (it chowns only the task's own directory to the
+	// task's user); in a delegated one the user chose the limits, within the
+	// root-owned parent's. See cgroup.Judge.
 	AllowDelegated bool `toml:"allow_delegated"`
 }
 

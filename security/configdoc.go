@@ -20,7 +20,7 @@ var ConfigKeys = []KeyDoc{
 	{"container.network", `"none"`, "`none`, or `host` for MPI jobs. Nothing else (no bridge, no other container's namespace)."},
 	{"container.pids_limit", `4096`, "Docker `PidsLimit` of every container."},
 	{"container.stop_grace_seconds", `10`, "When socker gets SIGTERM, SIGINT or SIGHUP it stops the container: SIGTERM, then SIGKILL after this many seconds (0 to 3600). A second signal kills at once."},
-	{"cgroups.allow_delegated", `false`, "Accept a task cgroup one of whose directories (from the hierarchy's `mesos` down) is owned by a user rather than root. A Mesos agent runs as root, so the cgroups it makes are root's; a user-owned one was delegated to that user, who can then make \"Mesos\" cgroups at will (bounded by the root-owned parent). Only for `mrun --master local` on one machine."},
+	{"cgroups.allow_delegated", `false`, "Accept a task cgroup a user could have made without Mesos: one beneath a directory that a user owns or that group or others can write, such as the subtree `mrun --setup-local` gives a user for the local Mesos. A Mesos agent makes every directory above a task's own as root; with `--switch_user` it chowns the task's own directory to the task's user, which socker accepts without this key. Only for `mrun --master local` on one machine."},
 	{"audit.path", `"/var/log/socker/audit.log"`, "Audit log (created 0600 root; its directory must exist, owned by root and not writable by group or others). If a record cannot be written, nothing starts."},
 }
 

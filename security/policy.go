@@ -119,7 +119,7 @@ func Decide(p Policy, c Caller, task cgroup.Task, req Request) (Decision, *Denia
 		return Decision{}, deny("not-in-mesos-cgroup", "not inside a Mesos task cgroup: socker runs only as part of a Mesos task")
 	}
 	if task.Delegated != "" && !p.Config.Cgroups.AllowDelegated {
-		return Decision{}, deny("cgroup-delegated", "task cgroup %s is owned by a user, not made by a Mesos agent: cgroups.allow_delegated is off (%s)", task.Delegated, admin)
+		return Decision{}, deny("cgroup-delegated", "task cgroup %s may be a user's, not a Mesos agent's: %s; cgroups.allow_delegated is off (%s)", task.Parent, task.Delegated, admin)
 	}
 
 	if !utf8.ValidString(req.Workdir) {

@@ -172,7 +172,7 @@ func TestDecideAllowedVariants(t *testing.T) {
 		p := testPolicy(t)
 		p.Config = mustParse(t, exampleConfig+"\n[cgroups]\nallow_delegated = true\n")
 		task := testTask()
-		task.Delegated = "/sys/fs/cgroup/memory/mesos/x"
+		task.Delegated = "/sys/fs/cgroup/memory/mesos/x/mesos is owned by the caller (uid 1500), who can make cgroups in it"
 		if _, dn := Decide(p, testCaller(), task, testRequest()); dn != nil {
 			t.Fatalf("Decide denied: %s", dn.Msg)
 		}
@@ -213,7 +213,9 @@ func TestDecideDenied(t *testing.T) {
 		{name: "denied group as primary", caller: func(c *Caller) { c.GID = 999 }, reason: "group-denied", admin: true},
 		{name: "denied group as supplementary", caller: func(c *Caller) { c.Groups = []uint32{1500, 27} }, reason: "group-denied", admin: true},
 		{name: "empty task", task: func(tk *cgroup.Task) { *tk = cgroup.Task{} }, reason: "not-in-mesos-cgroup"},
-		{name: "user-owned (delegated) task cgroup", task: func(tk *cgroup.Task) { tk.Delegated = "/sys/fs/cgroup/memory/mesos/x" }, reason: "cgroup-delegated", admin: true},
+		{name: "task cgroup a user could have made (delegated)", task: func(tk *cgroup.Task) {
+			tk.Delegated = "/sys/fs/cgroup/memory/mesos/x/mesos is owned by the caller (uid 1500), who can make cgroups in it"
+		}, reason: "cgroup-delegated", admin: true},
 		{name: "denied group outside mesos is group-denied", caller: func(c *Caller) { c.Groups = []uint32{999} }, task: func(tk *cgroup.Task) { *tk = cgroup.Task{} }, reason: "group-denied", admin: true},
 
 		// Image.

@@ -150,7 +150,7 @@ func (l *launch) decide(unsafeArgs []string, usageLine string) *failure {
 	}
 	task, cgErr := cgroup.Parse(procCgroup, mode)
 	if cgErr == nil {
-		if task.Delegated, err = cgroup.Delegated(cgroup.Root, task); err != nil {
+		if task.Delegated, err = cgroup.Delegated(cgroup.Root, task, l.caller.UID); err != nil {
 			return failed(ExitUnavailable, "cgroup-unavailable", err.Error())
 		}
 	}

@@ -100,11 +100,12 @@ func LookupUser(name string) (User, error) {
 }
 
 // TaskCgroup is a cgroup laid out like the Mesos cgroups isolator's
-// (cgroups/cpu, cgroups/mem): /mesos/<uuid> in the cpu, cpuacct, memory and
-// freezer hierarchies on v1, or /mesos/<uuid> with the task in /leaf on v2.
+// (cgroups/cpu, cgroups/mem, and cgroups/pids for NewAgentTaskCgroup):
+// /mesos/<uuid> in the cpu, cpuacct, memory and freezer (and pids)
+// hierarchies on v1, or /mesos/<uuid> with the task in /leaf on v2.
 type TaskCgroup struct {
 	ID    string // the Mesos container id (a UUID)
-	Path  string // "/mesos/<id>"
+	Path  string // "/mesos/<id>" (or beneath NewTaskCgroupUnder's parent)
 	Mode  cgroup.Mode
 	procs []string // cgroup.procs files a task process is written to
 }
@@ -115,14 +116,63 @@ var mesosControllers = map[cgroup1.Name]bool{
 	cgroup1.Cpu: true, cgroup1.Cpuacct: true, cgroup1.Memory: true, cgroup1.Freezer: true,
 }
 
-// NewTaskCgroup creates a task cgroup with a memory limit in bytes.
+// NewTaskCgroup creates a task cgroup with a memory limit in bytes, every
+// directory root's.
 func NewTaskCgroup(memLimit int64) (*TaskCgroup, error) {
+	return newTaskCgroup("/mesos", memLimit, mesosControllers)
+}
+
+// NewTaskCgroupUnder creates, as NewTaskCgroup does, the task cgroup
+// parent/<uuid> (parent "/mesos/<id>/mesos" is a nested container's). Close
+// removes the task cgroup, not parent.
+func NewTaskCgroupUnder(parent string, memLimit int64) (*TaskCgroup, error) {
+	return newTaskCgroup(parent, memLimit, mesosControllers)
+}
+
+// NewAgentTaskCgroup replays what a real Mesos 1.12 agent (built from
+// source, flags --isolation=cgroups/cpu,cgroups/mem,cgroups/pids
+// --launcher=linux --switch_user) does for a task of user: root makes
+// /mesos/<uuid> in the cpu, cpuacct, memory, freezer and pids hierarchies,
+// then chowns the directory, not its control files, to the task's user in
+// each (the cgroups isolator's prepare: "Chown the cgroup at ... to user").
+// On v2 it chowns /mesos/<uuid>.
+func NewAgentTaskCgroup(memLimit int64, user User) (*TaskCgroup, error) {
+	ctrls := map[cgroup1.Name]bool{cgroup1.Pids: true}
+	for c := range mesosControllers {
+		ctrls[c] = true
+	}
+	t, err := newTaskCgroup("/mesos", memLimit, ctrls)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range t.Dirs() {
+		if err := os.Chown(d, int(user.UID), int(user.GID)); err != nil {
+			t.Close()
+			return nil, fmt.Errorf("chowning task cgroup %s to %s: %w", d, user.Name, err)
+		}
+	}
+	return t, nil
+}
+
+// Dirs lists the task cgroup's directory in each hierarchy it was made in.
+func (t *TaskCgroup) Dirs() []string {
+	if t.Mode == cgroup.V2 {
+		return []string{filepath.Join("/sys/fs/cgroup", t.Path)}
+	}
+	var out []string
+	for _, p := range t.procs {
+		out = append(out, filepath.Dir(p))
+	}
+	return out
+}
+
+func newTaskCgroup(parent string, memLimit int64, ctrls map[cgroup1.Name]bool) (*TaskCgroup, error) {
 	mode, err := cgroup.HostMode()
 	if err != nil {
 		return nil, err
 	}
 	id := NewUUID()
-	t := &TaskCgroup{ID: id, Path: "/mesos/" + id, Mode: mode}
+	t := &TaskCgroup{ID: id, Path: parent + "/" + id, Mode: mode}
 	if mode == cgroup.V2 {
 		// Mesos enables the controllers it isolates for its subtree.
 		if err := os.MkdirAll("/sys/fs/cgroup/mesos", 0o755); err != nil {
@@ -147,18 +197,16 @@ func NewTaskCgroup(memLimit int64) (*TaskCgroup, error) {
 		}
 		var subs []cgroup1.Subsystem
 		for _, s := range all {
-			if mesosControllers[s.Name()] {
+			if ctrls[s.Name()] {
 				subs = append(subs, s)
 			}
 		}
 		return subs, nil
 	}
-	cg, err := cgroup1.New(cgroup1.StaticPath(t.Path), &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &memLimit}}, cgroup1.WithHiearchy(hier))
-	if err != nil {
+	if _, err := cgroup1.New(cgroup1.StaticPath(t.Path), &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &memLimit}}, cgroup1.WithHiearchy(hier)); err != nil {
 		return nil, fmt.Errorf("creating v1 task cgroup: %w", err)
 	}
 	subs, _ := hier()
-	_ = cg
 	for _, s := range subs {
 		t.procs = append(t.procs, filepath.Join("/sys/fs/cgroup", string(s.Name()), t.Path, "cgroup.procs"))
 	}
@@ -210,7 +258,7 @@ func (t *TaskCgroup) Close() error {
 }
 
 // EndAsMesos removes the task cgroup from the hierarchies a Mesos agent
-// manages (cpu, cpuacct, memory, freezer on v1), as the agent does when the
+// manages (those it was made in: cpu, cpuacct, memory, freezer on v1), as the agent does when the
 // task ends, and leaves the others (pids, devices, ...) to Docker's
 // leftovers and socker gc. On v2 it is Close.
 func (t *TaskCgroup) EndAsMesos() error {

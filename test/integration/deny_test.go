@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,14 +25,16 @@ func TestRun_DenialsCreateNothingAndAuditOnce(t *testing.T) {
 	outside := func(u testutil.User, args ...string) *exec.Cmd {
 		return testutil.AsUserOutside(u, append([]string{socker, "run"}, args...)...)
 	}
-	// A task cgroup alice owns (delegated to her) is one she could have
-	// made herself: not a Mesos task's, unless cgroups.allow_delegated.
+	// A task cgroup whose directory another user owns is not alice's task
+	// (a Mesos agent chowns a task's directory to the task's user only):
+	// refused unless cgroups.allow_delegated. TestRun_RealAgentTaskCgroup*
+	// and TestRun_TaskCgroupUnderUserOwnedDirRefused cover the caller's own.
 	owned := task(t, 256*mib)
 	ownedDir := filepath.Join(cgroup.Root, "memory", owned.Path)
 	if owned.Mode == cgroup.V2 {
 		ownedDir = filepath.Join(cgroup.Root, owned.Path)
 	}
-	if err := os.Chown(ownedDir, int(alice.UID), int(alice.GID)); err != nil {
+	if err := os.Chown(ownedDir, int(mallory.UID), int(mallory.GID)); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -48,7 +51,7 @@ func TestRun_DenialsCreateNothingAndAuditOnce(t *testing.T) {
 		{"short image id", sockerRun(tc, &alice, "ccf4be4b171b", "id"), alice.UID, 77, "image-not-allowed", `"docker.io/library/ccf4be4b171b:latest" is not allowed`},
 		{"denied group", sockerRun(tc, &mallory, image, "id"), mallory.UID, 77, "group-denied", `members of group "sockt-deny"`},
 		{"outside a Mesos cgroup", outside(alice, image, "id"), alice.UID, 77, "not-in-mesos-cgroup", "not inside a Mesos task cgroup"},
-		{"a task cgroup the caller owns", sockerRun(owned, &alice, image, "id"), alice.UID, 77, "cgroup-delegated", "is owned by a user, not made by a Mesos agent"},
+		{"a task cgroup another user owns", sockerRun(owned, &alice, image, "id"), alice.UID, 77, "cgroup-delegated", fmt.Sprintf("is owned by uid %d, neither root nor the caller", mallory.UID)},
 		{"mount outside the allowed prefixes", sockerRun(tc, &alice, "--mount", "/etc:/etc2", image, "id"), alice.UID, 77, "mount-not-allowed", `mount source "/etc" is not under an allowed prefix`},
 		{"mount prefix confusion", sockerRun(tc, &alice, "--mount", shareDir+"y:/d", image, "id"), alice.UID, 77, "mount-not-allowed", "is not under an allowed prefix"},
 		{"missing mount source", sockerRun(tc, &alice, "--mount", shareDir+"/missing:/d", image, "id"), alice.UID, 77, "mount-source", "does not exist"},
