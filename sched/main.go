@@ -64,7 +64,7 @@ func newFlagSet(c *cli) *flag.FlagSet {
 	fs.Float64Var(&o.Job.CPUsPerProc, "c", 1, "`CPUS` per process")
 	fs.Float64Var(&o.Job.MemPerProc, "m", 256, "Memory per process, in `MB`")
 	fs.StringVar(&o.Image, "image", "socker/mpich:4", "The `IMAGE` the ranks run in; the agents' socker policy must allow it")
-	fs.StringVar(&o.Master, "master", "", "The Mesos master's `URL` (`http://master:5050`), or `local[:N]` for an embedded local Mesos of N agents (default 2) on this machine")
+	fs.StringVar(&o.Master, "master", "", "The Mesos master's `URL`: `host:port` (a bare host means port 5050) or `http[s]://host:port` (with a path, for a master behind a reverse proxy), or `local[:N]` for an embedded local Mesos of N agents (default 2) on this machine")
 	fs.DurationVar(&o.Timeout, "timeout", 60*time.Second, "Give up if the job cannot be placed within this `DURATION`")
 	fs.DurationVar(&o.OfferHold, "offer-hold", DefaultOfferHold, "Decline offers held this `DURATION` while the job does not fit, so that two gang jobs never hoard each other's resources")
 	fs.StringVar(&c.strategy, "strategy", "first-fit", "Placement `STRATEGY`: `first-fit` or `best-fit`")
@@ -178,11 +178,14 @@ func Main(args []string) int {
 		return usageErr("no program given")
 	}
 	agents, local, err := parseLocal(o.Master)
+	if !local && o.Master != "" {
+		_, err = masterEndpoint(o.Master) // Run makes the endpoint again; check before anything starts
+	}
 	switch {
 	case err != nil:
 		return usageErr(err.Error())
 	case o.Master == "":
-		return usageErr("--master is required (http://host:5050, or local[:N])")
+		return usageErr("--master is required; accepted forms: " + masterForms)
 	case os.Getuid() == 0:
 		return usageErr("refusing to run a job as root: ranks run as the submitting user, and socker refuses uid 0")
 	}

@@ -27,7 +27,7 @@ import (
 type Options struct {
 	Job     Job
 	Image   string   // the MPI image each proxy's container runs
-	Master  string   // http://host:5050 (the embedded local Mesos is started by the caller)
+	Master  string   // as the user gave it: host[:port] or http[s]://host[:port][/path] (see masterEndpoint); the caller starts an embedded local Mesos
 	Program []string // the MPI program and its arguments, as mpiexec runs them in the containers
 	Socker  string   // socker's path on the agents
 	Mounts  []string // passed to socker run --mount
@@ -75,6 +75,10 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if err := o.Job.Validate(); err != nil {
 		return 2, err
 	}
+	endpoint, err := masterEndpoint(o.Master)
+	if err != nil {
+		return 2, err
+	}
 	// Run's progress lines and mpiexec's copied output come from different
 	// goroutines: the caller's writers see one write at a time.
 	var outMu sync.Mutex
@@ -90,7 +94,7 @@ func Run(ctx context.Context, o Options) (int, error) {
 		cfgOpts = append(cfgOpts, httpcli.BasicAuth(o.Principal, o.Secret))
 	}
 	cli := httpsched.NewCaller(httpcli.New(
-		httpcli.Endpoint(strings.TrimSuffix(o.Master, "/")+"/api/v1/scheduler"),
+		httpcli.Endpoint(endpoint),
 		// mesos-go v0.0.11's JSON decoder rejects Mesos 1.12's SUBSCRIBED
 		// (an unknown master capability): use protobuf.
 		httpcli.Codec(codecs.ByMediaType[codecs.MediaTypeProtobuf]),
