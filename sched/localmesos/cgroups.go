@@ -91,6 +91,33 @@ func newTaskCgroup(parent, id string, cpus, memMB float64) (*taskCgroup, error) 
 	return g, nil
 }
 
+// dirs lists the task cgroup's directory in each hierarchy it was made in:
+// the isolated v1 hierarchies, or the v2 task directory (not leaf).
+func (g *taskCgroup) dirs() []string {
+	if g.v2 != nil {
+		return []string{filepath.Join(cgroupRoot, g.path)}
+	}
+	var out []string
+	for _, s := range g.v1.Subsystems() {
+		out = append(out, filepath.Join(cgroupRoot, string(s.Name()), g.path))
+	}
+	return out
+}
+
+// chown gives the task's cgroup directory, not its control files, to the
+// task's user in every hierarchy it isolates, as a Mesos agent with
+// --switch_user does before it starts the task (the cgroups isolator's
+// prepare: "Chown the cgroup at ... to user ..."). Mesos 1.12 has no cgroup
+// v2 isolator; on v2 the task directory is chowned the same way.
+func (g *taskCgroup) chown(uid, gid int) error {
+	for _, d := range g.dirs() {
+		if err := os.Chown(d, uid, gid); err != nil {
+			return fmt.Errorf("chowning the task cgroup %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
 // add moves a process into the cgroup (into leaf on v2).
 func (g *taskCgroup) add(pid int) error {
 	if g.leaf != nil {

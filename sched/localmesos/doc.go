@@ -22,9 +22,20 @@
 //   - --switch_user and the cgroups isolator: each task runs as
 //     CommandInfo.user (else the framework's user) with that user's groups,
 //     in its own process group and sandbox, inside a fresh cgroup
-//     mesos/<container-id> with the task's cpu and memory limits, removed
-//     when the task ends (launcher.go, cgroups.go). Launchers are
+//     mesos/<container-id> with the task's cpu and memory limits, made by
+//     root, its directory (not its control files) chowned to the task's
+//     user in every hierarchy it isolates (cpu, cpuacct, memory, freezer),
+//     removed when the task ends (launcher.go, cgroups.go). Launchers are
 //     swappable, so the master logic is tested without root.
+//
+// Where it differs from a real agent on the node: run by a user (mrun
+// --master local), it cannot make cgroups under the root-owned mesos
+// directory, so its tasks go to DelegatedParent(uid)/mesos/<container-id>,
+// beneath a directory root gave that user (delegate.go): a layout no real
+// agent makes, which socker accepts only with cgroups.allow_delegated. It
+// isolates no pids, devices or other hierarchy (an agent's cgroups/pids
+// would), and on cgroup v2 it makes mesos/<id>/leaf although Mesos 1.12 has
+// no v2 isolator.
 //
 // What it is not: a production master. There is no authentication or
 // authorization, no persistence or recovery (a restart forgets everything),

@@ -23,7 +23,8 @@ import (
 
 // The real launcher, as root: a task runs as its user with that user's
 // groups, in a fresh cgroup mesos/<container-id> laid out like the Mesos
-// cgroups isolator's with the task's limits, in a sandbox of its own; KILL
+// cgroups isolator's with the task's limits, its directory chowned to the
+// user as --switch_user does, in a sandbox of its own; KILL
 // ends it; nothing is left behind.
 //
 //	go test -tags integration -count=1 ./sched/localmesos   (as root)
@@ -121,6 +122,24 @@ func TestIntegration_TasksRunAsTheUserInTheirCgroup(t *testing.T) {
 		expectFile(t, "/sys/fs/cgroup/cpu/mesos/"+cid+"/cpu.shares", "614") // 1024 * (0.5 + the executor's 0.1)
 		expectFile(t, "/sys/fs/cgroup/cpu/mesos/"+cid+"/cpu.cfs_quota_us", "60000")
 		expectFile(t, "/sys/fs/cgroup/cpu/mesos/"+cid+"/cpu.cfs_period_us", "100000")
+	}
+	// --switch_user: root made the cgroup and gave its directory, not its
+	// control files, to the task's user in every hierarchy it isolates; the
+	// mesos directory above stays root's.
+	owned := []string{"/sys/fs/cgroup/mesos/" + cid}
+	if !v2 {
+		owned = nil
+		for _, h := range []string{"cpu", "cpuacct", "memory", "freezer"} {
+			owned = append(owned, "/sys/fs/cgroup/"+h+"/mesos/"+cid)
+		}
+	}
+	for _, d := range owned {
+		for path, uid := range map[string]uint32{d: alice.UID, d + "/cgroup.procs": 0, filepath.Dir(d): 0} {
+			var st syscall.Stat_t
+			if err := syscall.Stat(path, &st); err != nil || st.Uid != uid {
+				t.Errorf("%s: owner %d (%v), want %d", path, st.Uid, err, uid)
+			}
+		}
 	}
 	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if !bytes.Contains(status, []byte(fmt.Sprintf("\nUid:\t%d\t%d\t%d\t%d\n", alice.UID, alice.UID, alice.UID, alice.UID))) {

@@ -56,9 +56,12 @@ func (e *SandboxError) Error() string { return e.Message }
 // --isolation=cgroups/cpu,cgroups/mem does. Run as root, it runs each task
 // as its user (that user's primary and supplementary groups, no other
 // privilege), in a new process group, inside a fresh cgroup mesos/<id>
-// created before the command runs. Run as another user it can only run
-// tasks as that same user: in a cgroup beneath DelegatedParent(uid) if root
-// delegated one (Delegate), else without a cgroup.
+// created by root before the command runs, whose directory (not its control
+// files) it chowns to the task's user in every hierarchy it isolates, as the
+// agent's cgroups isolator does. Run as another user it can only run tasks
+// as that same user: in a cgroup beneath DelegatedParent(uid) if root
+// delegated one (Delegate), a layout a real agent never makes, else without
+// a cgroup.
 type ExecLauncher struct {
 	// AllowRoot lets tasks run as root.
 	AllowRoot bool
@@ -109,6 +112,12 @@ func (l *ExecLauncher) Launch(spec LaunchSpec) (Process, error) {
 	// waits until we have moved it into the new cgroup.
 	if p.cg, err = newTaskCgroup(parent, spec.ContainerID, spec.CPUs, spec.MemMB); err != nil {
 		return nil, fmt.Errorf("creating cgroup %s/%s: %w", parent, spec.ContainerID, err)
+	}
+	if cred != nil { // --switch_user: the task's user gets its cgroup directories
+		if err := p.cg.chown(int(cred.Uid), int(cred.Gid)); err != nil {
+			p.cg.destroy()
+			return nil, err
+		}
 	}
 	r, w, err := os.Pipe()
 	if err != nil {

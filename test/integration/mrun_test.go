@@ -46,13 +46,14 @@ func aliceContainers(t *testing.T) []string {
 
 // The end-to-end path: mrun, run by alice, subscribes to the embedded local
 // Mesos (two agents, run here as root so that they launch tasks as alice in
-// Mesos-layout cgroups, as a real agent with --switch_user does), gang-places
-// 4 ranks on 2 agents, starts mpiexec.hydra with the manual launcher and
-// launches one task per agent that runs hydra_pmi_proxy through socker in a
-// socker/mpich:4 container. A failing program makes mrun fail and leaves no
-// container behind.
+// Mesos-layout cgroups whose directories they chown to her, as a real agent
+// with --switch_user does), gang-places 4 ranks on 2 agents, starts
+// mpiexec.hydra with the manual launcher and launches one task per agent
+// that runs hydra_pmi_proxy through socker in a socker/mpich:4 container,
+// with the packaged cluster config (cgroups.allow_delegated off). A failing
+// program makes mrun fail and leaves no container behind.
 func TestMrun_HelloOnLocalMesos(t *testing.T) {
-	withConfig(t, mpiConfig(t))
+	withConfig(t, clusterConfig(t, "host", image, mpiImage))
 	mrun := buildMrun(t)
 	cluster, err := localmesos.Start(localmesos.Config{Agents: 2, CPUs: 2, Mem: 2048})
 	if err != nil {
@@ -68,11 +69,52 @@ func TestMrun_HelloOnLocalMesos(t *testing.T) {
 		return cmd
 	}
 
+	// While the job runs, note the owner of every task cgroup the agents
+	// make (their directories, and the cgroup.procs inside).
+	owners := map[string][2]uint32{}
+	watchDone, stopWatch := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		for {
+			dirs, _ := filepath.Glob("/sys/fs/cgroup/memory/mesos/*-*-*-*-*")
+			for _, d := range dirs {
+				var dst, fst syscall.Stat_t
+				if syscall.Stat(d, &dst) == nil && syscall.Stat(d+"/cgroup.procs", &fst) == nil {
+					owners[filepath.Base(d)] = [2]uint32{dst.Uid, fst.Uid}
+				}
+			}
+			select {
+			case <-stopWatch:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	before := len(auditLines(t))
 	start := time.Now()
 	r := run(t, mrunCmd("mpi-hello"), "")
+	close(stopWatch)
+	<-watchDone
 	t.Logf("mrun hello took %v; stderr:\n%s", time.Since(start), r.stderr)
 	if r.code != 0 {
 		t.Fatalf("mrun exit %d\nstdout %q", r.code, r.stdout)
+	}
+	started := map[string]bool{}
+	for _, rec := range newRecords(t, before) {
+		switch rec.Event {
+		case "deny", "error":
+			t.Errorf("audited %s %s: %s", rec.Event, rec.Reason, rec.Message)
+		case "start":
+			started[rec.MesosContainerID] = true
+		}
+	}
+	if len(started) != 2 {
+		t.Errorf("containers started in %d task cgroups, want 2", len(started))
+	}
+	for cid := range started {
+		if o, ok := owners[cid]; !ok || o != [2]uint32{alice.UID, 0} {
+			t.Errorf("task cgroup %s: directory and cgroup.procs owners %v (seen %v), want alice's %d and root's", cid, o, ok, alice.UID)
+		}
 	}
 	// Each rank in a container beneath a task cgroup of the root agents.
 	rank := regexp.MustCompile(`^rank (\d+) of 4 on \S+ uid (\d+) cgroup /mesos/[0-9a-f-]{36}/[0-9a-f]{64}$`)
