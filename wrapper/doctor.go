@@ -67,7 +67,17 @@ func doctor(unsafeArgs []string) int {
 	mode, err := cgroup.HostMode()
 	check("cgroup mode", err, "cgroup "+mode.String(), "mount cgroupfs at /sys/fs/cgroup")
 	task, err := cgroup.Self()
-	check("mesos cgroup", err, task.Parent, "run socker (and this check) from inside a Mesos task: agent with --isolation=cgroups/cpu,cgroups/mem")
+	if check("mesos cgroup", err, task.Parent, "run socker (and this check) from inside a Mesos task: agent with --isolation=cgroups/cpu,cgroups/mem") {
+		why, err := cgroup.Delegated(cgroup.Root, task, caller.UID)
+		detail := "made by a Mesos agent (every directory above the task's own is root's)"
+		if err == nil && why != "" {
+			detail = "a user could have made it (" + why + "); accepted: cgroups.allow_delegated = true"
+			if cfg == nil || !cfg.Cgroups.AllowDelegated {
+				err = fmt.Errorf("a user could have made this task cgroup: %s", why)
+			}
+		}
+		check("task cgroup", err, detail, "make the agent's --cgroups_root directories root's and not writable by group or others (a Mesos agent chowns only each task's own); cgroups.allow_delegated = true only on one machine")
+	}
 
 	if !setuid {
 		check("docker", fmt.Errorf("not checked: needs setuid root to open %s", DockerSocket), "", "fix the setuid check")

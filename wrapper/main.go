@@ -133,7 +133,7 @@ func Manual() manual.Page {
 					manual.Item{Term: fmt.Sprint(ExitUsage), Text: "Usage error: unknown command or option, missing image or command."},
 					manual.Item{Term: fmt.Sprint(ExitUnavailable), Text: "Docker, the image or the cgroups unavailable: the daemon is down, the image is not on this node, the container did not land in the task cgroup."},
 					manual.Item{Term: fmt.Sprint(ExitSoftware), Text: "Internal error."},
-					manual.Item{Term: fmt.Sprint(ExitDenied), Text: "Refused by policy: root or a denied group, an image or mount not allowed, not inside a Mesos task cgroup (or inside one a user owns). The message names the config key the site admin would change."},
+					manual.Item{Term: fmt.Sprint(ExitDenied), Text: "Refused by policy: root or a denied group, an image or mount not allowed, not inside a Mesos task cgroup (or inside one a user could have made). The message names the config key the site admin would change."},
 					manual.Item{Term: fmt.Sprint(ExitConfig), Text: "Configuration or installation problem: the config unreadable, invalid or not root-owned, setuid not in effect, the audit log unwritable. `socker doctor` says which and how to fix it."},
 				),
 			}},

@@ -146,6 +146,13 @@ func TestRun_RealAgentTaskCgroupWithClusterConfig(t *testing.T) {
 		}
 	})
 
+	t.Run("socker doctor", func(t *testing.T) {
+		r := run(t, tc.Command(&alice, socker, "doctor"), "")
+		if r.code != 0 || !strings.Contains(r.stdout, "ok   task cgroup    made by a Mesos agent") {
+			t.Errorf("doctor: exit %d, stderr %q, stdout:\n%s", r.code, r.stderr, r.stdout)
+		}
+	})
+
 	t.Run("a cgroup the caller made inside her task", func(t *testing.T) {
 		// As alice (no capability: setpriv drops them), in every hierarchy
 		// of the task: mkdir /mesos/<id>/mesos/<id2>, move in, run socker.
@@ -216,8 +223,17 @@ func TestRun_TaskCgroupUnderUserOwnedDirRefused(t *testing.T) {
 		t.Errorf("audit records %+v, want one cgroup-delegated denial", recs)
 	}
 
+	r = run(t, tc.Command(&alice, socker, "doctor"), "")
+	if r.code != 78 || !strings.Contains(r.stdout, "FAIL task cgroup    a user could have made this task cgroup: ") {
+		t.Errorf("doctor: exit %d, stdout:\n%s\nwant 78 and the task cgroup failing", r.code, r.stdout)
+	}
+
 	withConfig(t, strings.Replace(clusterConfig(t, "none", image), "allow_delegated = false", "allow_delegated = true", 1))
 	if r := run(t, sockerRun(tc, &alice, image, "true"), ""); r.code != 0 {
 		t.Errorf("with allow_delegated: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = run(t, tc.Command(&alice, socker, "doctor"), "")
+	if r.code != 0 || !strings.Contains(r.stdout, "ok   task cgroup    a user could have made it (") {
+		t.Errorf("doctor with allow_delegated: exit %d, stdout:\n%s", r.code, r.stdout)
 	}
 }
