@@ -60,9 +60,11 @@ func TestMrun_HelloOnLocalMesos(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cluster.Close()
+	// host:port, the form every Mesos tool takes (mesos-execute, mesos-hydra).
+	master := strings.TrimPrefix(cluster.URL(), "http://")
 	mrunCmd := func(program ...string) *exec.Cmd {
 		args := append([]string{"--reuid=" + alice.Name, "--regid=" + alice.Name, "--init-groups", "--", mrun,
-			"-N", "2", "-n", "4", "-c", "0.5", "-m", "128", "--image", mpiImage, "--master", cluster.URL(),
+			"-N", "2", "-n", "4", "-c", "0.5", "-m", "128", "--image", mpiImage, "--master", master,
 			"--socker", socker, "--timeout", "30s"}, program...)
 		cmd := exec.Command("setpriv", args...)
 		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/tmp", "LC_ALL=C", "UCX_NET_DEVICES=lo"}
