@@ -53,6 +53,7 @@ deps-check: ## fences: the setuid binary links no scheduler, mesos-go, os/exec o
 FUZZTIME ?= 15s
 fuzz: ## run every fuzz target for FUZZTIME each (inputs that fail are kept in testdata/fuzz and then run by `make test`)
 	$(GO) test ./cgroup   -run='^$$' -fuzz='^FuzzParse$$'          -fuzztime=$(FUZZTIME)
+	$(GO) test ./cgroup   -run='^$$' -fuzz='^FuzzJudge$$'          -fuzztime=$(FUZZTIME)
 	$(GO) test ./security -run='^$$' -fuzz='^FuzzParseConfig$$'    -fuzztime=$(FUZZTIME)
 	$(GO) test ./security -run='^$$' -fuzz='^FuzzNormalizeImage$$' -fuzztime=$(FUZZTIME)
 	$(GO) test ./security -run='^$$' -fuzz='^FuzzParseMount$$'     -fuzztime=$(FUZZTIME)

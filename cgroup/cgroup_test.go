@@ -2,10 +2,12 @@ package cgroup
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -558,4 +560,71 @@ func TestDelegated(t *testing.T) {
 	if got, err := Delegated(filepath.Join(root, "cpu,cpuacct"), v2, alice); err != nil || got != "" {
 		t.Fatalf("v2 root-owned: Delegated = %q, %v", got, err)
 	}
+}
+
+// FuzzJudge: each byte of spec is one directory, from the hierarchy's root
+// down (bits 0-1: owner root, the caller or another user; bit 2: group- or
+// world-writable). Whatever the directories: the answer is one line naming
+// one of them; all root's and not writable is an agent's; a root or mesos
+// directory that is not is never one; a task directory of the caller's
+// decides alone, whatever lies beneath it.
+func FuzzJudge(f *testing.F) {
+	f.Add([]byte{0, 0, 1})
+	f.Add([]byte{0, 0, 0, 1, 1})
+	f.Add([]byte{0, 0, 1, 1, 1})
+	f.Add([]byte{0, 0, 4, 2})
+	f.Fuzz(func(t *testing.T, spec []byte) {
+		const caller = 1001
+		if len(spec) > 64 {
+			spec = spec[:64]
+		}
+		dirs := make([]Dir, len(spec))
+		allRoot, taskLevel := true, -1
+		for i, b := range spec {
+			d := Dir{Path: fmt.Sprintf("/h/%d", i), Perm: 0o755}
+			switch b & 3 {
+			case 1:
+				d.UID = caller
+			case 2, 3:
+				d.UID = 2002
+			}
+			if b&4 != 0 {
+				d.Perm |= 0o022
+			}
+			dirs[i] = d
+			if d.UID != 0 || d.Perm&0o022 != 0 {
+				allRoot = false
+			}
+			if taskLevel < 0 && d.UID == caller && d.Perm&0o022 == 0 && i >= 2 && i%2 == 0 {
+				taskLevel = i
+			}
+		}
+		got := Judge(dirs, caller)
+		if strings.ContainsAny(got, "\n\r") {
+			t.Fatalf("reason %q is not one line", got)
+		}
+		if got != "" {
+			named := false
+			for _, d := range dirs {
+				named = named || strings.HasPrefix(got, d.Path+" ")
+			}
+			if !named {
+				t.Fatalf("reason %q names no directory", got)
+			}
+		}
+		if allRoot && got != "" {
+			t.Fatalf("all root's: %q", got)
+		}
+		for i := 0; i < len(dirs) && i < 2; i++ {
+			if (dirs[i].UID != 0 || dirs[i].Perm&0o022 != 0) && got == "" {
+				t.Fatalf("directory %d is %+v, yet judged an agent's", i, dirs[i])
+			}
+		}
+		if taskLevel >= 0 && got == "" {
+			deeper := append(slices.Clone(dirs[:taskLevel+1]), Dir{Path: "/x", UID: 2002, Perm: 0o777})
+			if again := Judge(deeper, caller); again != "" {
+				t.Fatalf("beneath the caller's task directory %d: %q", taskLevel, again)
+			}
+		}
+	})
 }
