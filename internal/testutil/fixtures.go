@@ -258,9 +258,10 @@ func (t *TaskCgroup) Close() error {
 }
 
 // EndAsMesos removes the task cgroup from the hierarchies a Mesos agent
-// manages (those it was made in: cpu, cpuacct, memory, freezer on v1), as the agent does when the
-// task ends, and leaves the others (pids, devices, ...) to Docker's
-// leftovers and socker gc. On v2 it is Close.
+// manages (those it was made in: cpu, cpuacct, memory, freezer on v1, and
+// pids for NewAgentTaskCgroup), as the agent does when the task ends, and
+// leaves the others (devices, blkio, ...) to Docker's leftovers and socker
+// gc. On v2 it is Close.
 func (t *TaskCgroup) EndAsMesos() error {
 	if t.Mode == cgroup.V2 {
 		return t.Close()
