@@ -67,6 +67,7 @@ func newFlagSet(c *cli) *flag.FlagSet {
 	fs.StringVar(&o.Master, "master", "", "The Mesos master's `URL`: `host:port` (a bare host means port 5050) or `http[s]://host:port` (with a path, for a master behind a reverse proxy), or `local[:N]` for an embedded local Mesos of N agents (default 2) on this machine")
 	fs.DurationVar(&o.Timeout, "timeout", 60*time.Second, "Give up if the job cannot be placed within this `DURATION`")
 	fs.DurationVar(&o.OfferHold, "offer-hold", DefaultOfferHold, "Decline offers held this `DURATION` while the job does not fit, so that two gang jobs never hoard each other's resources")
+	fs.DurationVar(&o.KillGrace, "kill-grace", DefaultKillGrace, "When a task is killed, give its socker this `DURATION` from the agent's SIGTERM to its SIGKILL (the tasks' kill policy; more than 0, at most 1h): the default is socker's default `container.stop_grace_seconds` (10 s) plus time for socker to remove the container and write its exit record")
 	fs.StringVar(&c.strategy, "strategy", "first-fit", "Placement `STRATEGY`: `first-fit` or `best-fit`")
 	fs.StringVar(&o.Socker, "socker", "", "The `PATH` of socker on the agents (default `"+defaultSocker+"`; with a local master, the socker on PATH)")
 	fs.Var(&c.mounts, "mount", "Bind `SRC:DST[:ro]` in every rank's container (`socker run --mount`); repeatable")
@@ -173,6 +174,9 @@ func Main(args []string) int {
 		o.Job.Strategy = BestFit
 	default:
 		return usageErr("--strategy must be first-fit or best-fit")
+	}
+	if o.KillGrace <= 0 || o.KillGrace > MaxKillGrace {
+		return usageErr(fmt.Sprintf("--kill-grace %v: must be more than 0s and at most 1h", o.KillGrace))
 	}
 	if len(o.Program) == 0 {
 		return usageErr("no program given")

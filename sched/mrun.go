@@ -38,6 +38,11 @@ type Options struct {
 	// (default DefaultOfferHold); then it is declined, for a second, so that
 	// two gang jobs never hoard each other's resources.
 	OfferHold time.Duration
+	// KillGrace is every task's kill_policy.grace_period (default
+	// DefaultKillGrace): when the task is killed, the agent sends socker
+	// SIGTERM and SIGKILLs it only after this long, which socker needs to
+	// stop and remove its container and write its exit record.
+	KillGrace time.Duration
 	// Principal and Secret authenticate the framework (HTTP basic), if set.
 	Principal, Secret string
 	Stdout, Stderr    io.Writer
@@ -45,6 +50,17 @@ type Options struct {
 
 // DefaultOfferHold is Options.OfferHold's default.
 const DefaultOfferHold = 10 * time.Second
+
+// DefaultKillGrace is Options.KillGrace's default: socker's default
+// container.stop_grace_seconds (10 s, SIGTERM to SIGKILL of the container)
+// plus time for socker to remove the container and write its exit record.
+// Without a kill policy a command task's grace period is 3 s, after which
+// socker is SIGKILLed and its container left to socker gc.
+const DefaultKillGrace = 15 * time.Second
+
+// MaxKillGrace bounds --kill-grace (socker's stop_grace_seconds is at most
+// 3600).
+const MaxKillGrace = time.Hour
 
 // terminal reports whether a task state ends the task.
 func terminal(s mesos.TaskState) bool {
@@ -356,6 +372,10 @@ func (j *jobRun) tryPlace() error {
 	}
 	j.agentOf, j.hostOf = map[string]mesos.AgentID{}, map[string]string{}
 	used := map[string]bool{}
+	grace := j.o.KillGrace
+	if grace <= 0 {
+		grace = DefaultKillGrace
+	}
 	for i, h := range plan.Hosts {
 		id := fmt.Sprintf("%s-proxy-%d", j.fwID, i)
 		argv := ProxyCommand(j.o.Socker, j.o.Image, j.o.Mounts, launches[i])
@@ -367,7 +387,8 @@ func (j *jobRun) tryPlace() error {
 			Resources: []mesos.Resource{
 				scalar("cpus", h.CPUs), scalar("mem", h.MemMB),
 			},
-			Command: &mesos.CommandInfo{Shell: &shell, Value: &argv[0], Arguments: argv},
+			Command:    &mesos.CommandInfo{Shell: &shell, Value: &argv[0], Arguments: argv},
+			KillPolicy: &mesos.KillPolicy{GracePeriod: &mesos.DurationInfo{Nanoseconds: grace.Nanoseconds()}},
 		}
 		var ids []mesos.OfferID
 		for _, oid := range h.OfferIDs {

@@ -1,0 +1,153 @@
+package sched
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+)
+
+// launchRecorder is an HTTP proxy to the master that decodes every call
+// passing through it and keeps the TaskInfos of the LAUNCH operations of
+// its ACCEPTs: what the master was asked to launch, as sent on the wire.
+type launchRecorder struct {
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	launched []mesos.TaskInfo
+	bad      []string // calls that could not be decoded
+}
+
+func newLaunchRecorder(t *testing.T, masterURL string) *launchRecorder {
+	t.Helper()
+	target, err := url.Parse(masterURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.FlushInterval = -1 // pass the SUBSCRIBE stream's records on at once
+	r := &launchRecorder{}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		r.record(req.Header.Get("Content-Type"), body)
+		proxy.ServeHTTP(w, req)
+	}))
+	t.Cleanup(func() {
+		r.srv.CloseClientConnections() // a subscription stream left open
+		r.srv.Close()
+	})
+	return r
+}
+
+func (r *launchRecorder) URL() string { return r.srv.URL }
+
+func (r *launchRecorder) record(contentType string, body []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var c scheduler.Call
+	if contentType != "application/x-protobuf" {
+		r.bad = append(r.bad, "a call of Content-Type "+contentType)
+		return
+	}
+	if err := c.Unmarshal(body); err != nil {
+		r.bad = append(r.bad, err.Error())
+		return
+	}
+	if c.Type != scheduler.Call_ACCEPT {
+		return
+	}
+	for _, op := range c.GetAccept().GetOperations() {
+		if op.GetType() == mesos.Offer_Operation_LAUNCH {
+			r.launched = append(r.launched, op.GetLaunch().GetTaskInfos()...)
+		}
+	}
+}
+
+// Every task mrun launches carries a kill policy whose grace period is
+// --kill-grace (default 15 s, Options.KillGrace's default too), so that a
+// killed task's socker has the time to stop and remove its container
+// before the agent SIGKILLs it.
+func TestRun_TasksCarryKillGrace(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		flags []string // parsed by mrun's flag set into Options.KillGrace; nil: Options' zero value
+		want  time.Duration
+	}{
+		{"flag default", []string{}, 15 * time.Second},
+		{"--kill-grace 7500ms", []string{"--kill-grace", "7500ms"}, 7500 * time.Millisecond},
+		{"--kill-grace 1h", []string{"--kill-grace", "1h"}, time.Hour},
+		{"Options zero value", nil, DefaultKillGrace},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var grace time.Duration
+			if c.flags != nil {
+				var cl cli
+				if err := newFlagSet(&cl).Parse(c.flags); err != nil {
+					t.Fatal(err)
+				}
+				grace = cl.o.KillGrace
+			}
+			cluster := startCluster(t, 0)
+			rec := newLaunchRecorder(t, cluster.URL())
+			f := newFakes(t, "ok", "0")
+			j := newJob(rec.URL(), f)
+			j.KillGrace = grace
+			r := j.await(t, j.start(context.Background()), 10*time.Second)
+			if r.err != nil || r.code != 0 {
+				t.Fatalf("Run = %d, %v; want 0, nil", r.code, r.err)
+			}
+
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			if len(rec.bad) > 0 {
+				t.Errorf("undecodable calls: %q", rec.bad)
+			}
+			if len(rec.launched) != len(testHosts) {
+				t.Fatalf("%d tasks launched, want %d (one per agent)", len(rec.launched), len(testHosts))
+			}
+			for _, task := range rec.launched {
+				p := task.GetKillPolicy()
+				if p == nil || p.GetGracePeriod() == nil {
+					t.Errorf("task %s: no kill_policy.grace_period (kill_policy %v)", task.GetTaskID().Value, p)
+					continue
+				}
+				if got := time.Duration(p.GetGracePeriod().GetNanoseconds()); got != c.want {
+					t.Errorf("task %s: kill_policy.grace_period %v, want %v", task.GetTaskID().Value, got, c.want)
+				}
+			}
+		})
+	}
+}
+
+// A --kill-grace of 0 or less, or above 1h, is a usage error (exit 2)
+// before anything starts: one line "mrun: --kill-grace VALUE: ...", then
+// the usage.
+func TestMain_BadKillGrace(t *testing.T) {
+	for _, tt := range []struct{ value, line string }{
+		{"0s", "mrun: --kill-grace 0s: must be more than 0s and at most 1h"},
+		{"-1s", "mrun: --kill-grace -1s: must be more than 0s and at most 1h"},
+		{"2h", "mrun: --kill-grace 2h0m0s: must be more than 0s and at most 1h"},
+		{"1h0m0.001s", "mrun: --kill-grace 1h0m0.001s: must be more than 0s and at most 1h"},
+	} {
+		code, stderr := mainStderr(t, "--kill-grace", tt.value, "--master", "master:5050", "mpi-hello")
+		first, rest, _ := strings.Cut(stderr, "\n")
+		if code != 2 || first != tt.line || !strings.HasPrefix(rest, mrunUsage) {
+			t.Errorf("mrun --kill-grace %s: exit %d, stderr:\n%s\nwant exit 2 and the line %q, then the usage", tt.value, code, stderr, tt.line)
+		}
+	}
+}
