@@ -3,11 +3,13 @@ package sched
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +27,7 @@ type launchRecorder struct {
 
 	mu       sync.Mutex
 	launched []mesos.TaskInfo
+	calls    []string // "TYPE" or "TYPE task-id" (KILL, ACKNOWLEDGE), in order
 	bad      []string // calls that could not be decoded
 }
 
@@ -67,6 +70,14 @@ func (r *launchRecorder) record(contentType string, body []byte) {
 	if err := c.Unmarshal(body); err != nil {
 		r.bad = append(r.bad, err.Error())
 		return
+	}
+	switch c.Type {
+	case scheduler.Call_KILL:
+		r.calls = append(r.calls, "KILL "+c.GetKill().GetTaskID().Value)
+	case scheduler.Call_ACKNOWLEDGE:
+		r.calls = append(r.calls, "ACKNOWLEDGE "+c.GetAcknowledge().GetTaskID().Value)
+	default:
+		r.calls = append(r.calls, c.Type.String())
 	}
 	if c.Type != scheduler.Call_ACCEPT {
 		return
@@ -149,5 +160,52 @@ func TestMain_BadKillGrace(t *testing.T) {
 		if code != 2 || first != tt.line || !strings.HasPrefix(rest, mrunUsage) {
 			t.Errorf("mrun --kill-grace %s: exit %d, stderr:\n%s\nwant exit 2 and the line %q, then the usage", tt.value, code, stderr, tt.line)
 		}
+	}
+}
+
+// Killed tasks are given their kill grace before TEARDOWN: on a real agent
+// TEARDOWN shuts the executors down after --executor_shutdown_grace_period
+// (5 s), cutting socker's time to remove its container short. Here each
+// task's socker takes a second to end after SIGTERM; mrun, interrupted,
+// acknowledges every task's last update (two per task: RUNNING and the
+// terminal one, after STARTING) before it tears the framework down.
+func TestRun_TeardownWaitsForKilledTasks(t *testing.T) {
+	cluster := startCluster(t, 0)
+	rec := newLaunchRecorder(t, cluster.URL())
+	f := newFakes(t, "slowterm", "hang")
+	j := newJob(rec.URL(), f)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := j.start(ctx)
+	f.waitFor(t, "ran.0", "ran.1")
+	cancel()
+	r := j.await(t, done, 30*time.Second)
+	if !errors.Is(r.err, ErrInterrupted) {
+		t.Fatalf("Run = %d, %v; want ErrInterrupted", r.code, r.err)
+	}
+
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	teardown := slices.Index(rec.calls, "TEARDOWN")
+	if teardown < 0 {
+		t.Fatalf("no TEARDOWN in %q", rec.calls)
+	}
+	killed := 0
+	for _, c := range rec.calls[:teardown] {
+		if id, ok := strings.CutPrefix(c, "KILL "); ok {
+			killed++
+			acks := 0
+			for _, c := range rec.calls[:teardown] {
+				if c == "ACKNOWLEDGE "+id {
+					acks++
+				}
+			}
+			if acks != 3 {
+				t.Errorf("task %s: %d updates acknowledged before TEARDOWN, want 3 (STARTING, RUNNING, KILLED); calls %q", id, acks, rec.calls)
+			}
+		}
+	}
+	if killed != len(testHosts) {
+		t.Errorf("%d tasks killed before TEARDOWN, want %d; calls %q", killed, len(testHosts), rec.calls)
 	}
 }

@@ -148,7 +148,7 @@ func Run(ctx context.Context, o Options) (int, error) {
 		}
 	}()
 
-	j := &jobRun{o: o, cli: cli, progress: progress, offers: map[string]mesos.Offer{}, heldAt: map[string]time.Time{}, tasks: map[string]*mesos.TaskStatus{}}
+	j := &jobRun{o: o, cli: cli, progress: progress, offers: map[string]mesos.Offer{}, heldAt: map[string]time.Time{}, tasks: map[string]*mesos.TaskStatus{}, events: events}
 	defer j.teardown()
 	defer j.waitOutput()
 	return j.loop(ctx, events, streamErr)
@@ -180,19 +180,22 @@ func (j *jobRun) waitOutput() {
 
 // jobRun is the state of one job between SUBSCRIBED and TEARDOWN.
 type jobRun struct {
-	o        Options
-	cli      calls.Caller
-	progress func(string, ...any)
-	fwID     string
-	offers   map[string]mesos.Offer       // held offers
-	heldAt   map[string]time.Time         // when each held offer arrived
-	plan     Plan                         // once placed
-	tasks    map[string]*mesos.TaskStatus // task id → latest status
-	agentOf  map[string]mesos.AgentID
-	hostOf   map[string]string
-	mpiexec  *exec.Cmd
-	mpiDone  chan error
-	copied   chan struct{} // closed once mpiexec is reaped and its output copied
+	o          Options
+	cli        calls.Caller
+	progress   func(string, ...any)
+	fwID       string
+	offers     map[string]mesos.Offer       // held offers
+	heldAt     map[string]time.Time         // when each held offer arrived
+	plan       Plan                         // once placed
+	tasks      map[string]*mesos.TaskStatus // task id → latest status
+	agentOf    map[string]mesos.AgentID
+	hostOf     map[string]string
+	mpiexec    *exec.Cmd
+	mpiDone    chan error
+	copied     chan struct{} // closed once mpiexec is reaped and its output copied
+	events     <-chan *scheduler.Event
+	killed     bool // killAll sent a KILL
+	streamGone bool // the master's event stream closed or fell silent
 }
 
 func (j *jobRun) call(c *scheduler.Call) error {
@@ -224,10 +227,12 @@ func (j *jobRun) loop(ctx context.Context, events <-chan *scheduler.Event, strea
 			j.killAll()
 			return 1, ErrInterrupted
 		case err := <-streamErr:
+			j.streamGone = true
 			j.killAll()
 			return 1, fmt.Errorf("the master closed the event stream: %v", err)
 		case <-tick.C:
 			if time.Since(lastEvent) > 3*heartbeat {
+				j.streamGone = true
 				j.killAll()
 				return 1, fmt.Errorf("no event from the master for %v (3 missed heartbeats): giving up", time.Since(lastEvent).Round(time.Second))
 			}
@@ -298,14 +303,10 @@ func (j *jobRun) loop(ctx context.Context, events <-chan *scheduler.Event, strea
 				delete(j.heldAt, e.GetRescind().GetOfferID().Value)
 			case scheduler.Event_UPDATE:
 				st := e.GetUpdate().GetStatus()
-				if uuid := st.GetUUID(); len(uuid) > 0 {
-					j.call(calls.Acknowledge(st.GetAgentID().GetValue(), st.GetTaskID().Value, uuid))
-				}
 				id := st.GetTaskID().Value
-				if _, ours := j.tasks[id]; !ours {
+				if !j.update(st) {
 					continue
 				}
-				j.tasks[id] = &st
 				if st.GetState() == mesos.TASK_RUNNING {
 					j.progress("task %s running on %s", id, j.hostOf[id])
 				}
@@ -477,11 +478,26 @@ func (j *jobRun) allEnded() bool {
 	return true
 }
 
+// update acknowledges a status update and records it; it reports whether
+// the update is of one of the job's tasks.
+func (j *jobRun) update(st mesos.TaskStatus) bool {
+	if uuid := st.GetUUID(); len(uuid) > 0 {
+		j.call(calls.Acknowledge(st.GetAgentID().GetValue(), st.GetTaskID().Value, uuid))
+	}
+	id := st.GetTaskID().Value
+	if _, ours := j.tasks[id]; !ours {
+		return false
+	}
+	j.tasks[id] = &st
+	return true
+}
+
 // killAll kills the job's tasks that have not ended, and mpiexec.
 func (j *jobRun) killAll() {
 	for id, st := range j.tasks {
 		if st == nil || !terminal(st.GetState()) {
 			j.call(calls.Kill(id, j.agentOf[id].Value))
+			j.killed = true
 		}
 	}
 	if j.mpiexec != nil && j.mpiexec.Process != nil {
@@ -522,10 +538,35 @@ func (j *jobRun) declineOld() {
 	}
 }
 
+// teardown ends the framework. Tasks it killed are first given their kill
+// grace (and 5 s more) to end, their updates acknowledged: a TEARDOWN makes
+// a Mesos agent shut their executors down after its
+// --executor_shutdown_grace_period (5 s by default), which would cut
+// socker's time to stop and remove its container short.
 func (j *jobRun) teardown() {
-	if j.fwID != "" {
-		j.call(&scheduler.Call{Type: scheduler.Call_TEARDOWN})
+	if j.fwID == "" {
+		return
 	}
+	if j.killed && !j.streamGone && !j.allEnded() {
+		grace := j.o.KillGrace
+		if grace <= 0 {
+			grace = DefaultKillGrace
+		}
+		j.progress("waiting up to %v for the killed tasks to end", grace+5*time.Second)
+		deadline := time.After(grace + 5*time.Second)
+	wait:
+		for !j.allEnded() {
+			select {
+			case e := <-j.events:
+				if e.GetType() == scheduler.Event_UPDATE {
+					j.update(e.GetUpdate().GetStatus())
+				}
+			case <-deadline:
+				break wait
+			}
+		}
+	}
+	j.call(&scheduler.Call{Type: scheduler.Call_TEARDOWN})
 }
 
 // sockerHint explains a command task's exit status that is one of socker's

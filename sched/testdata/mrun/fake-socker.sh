@@ -11,6 +11,8 @@
 #           running (a node that cannot start the container); the others
 #           run and stay up
 #     hang  runs and stays up until killed
+#     slowterm  runs and stays up; SIGTERM ends it a second later (socker
+#           stopping and removing its container)
 D=$(dirname "$0")
 id=
 prev=
@@ -29,4 +31,10 @@ if [ "$mode" = fail1 ] && [ "$id" = 1 ]; then
 fi
 touch "$D/ran.$id"
 [ "$mode" = ok ] && exit 0
+if [ "$mode" = slowterm ]; then
+	trap 'sleep 1; exit 143' TERM
+	sleep 60 &
+	wait
+	exit 0
+fi
 exec sleep 60
