@@ -3,6 +3,7 @@ package security
 import (
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -17,7 +18,7 @@ var knownReasons = map[string]bool{
 	"no-command": true, "mount-invalid": true, "mount-source-invalid": true,
 	"mount-not-allowed": true, "mount-target-invalid": true, "mount-target-twice": true,
 	"workdir-invalid": true, "env-invalid": true, "env-reserved": true, "env-twice": true,
-	"mount-source-protected": true,
+	"mount-source-protected": true, "mount-nested": true, "mount-target-reserved": true,
 }
 
 // components splits an absolute, clean path into its names ("/" has none).
@@ -140,15 +141,18 @@ func FuzzNormalizeImage(f *testing.F) {
 }
 
 func FuzzDecide(f *testing.F) {
-	f.Add("socker-test/tiny:1", "/scratch/a:/data:ro", "FOO=bar", "/data", uint32(1500), uint32(1500))
-	f.Add("docker.io/socker-test/tiny:1", "/home/alice:/home/alice", "", "", uint32(1000), uint32(1000))
-	f.Add("socker-test/tiny:1", "/scratchy:/data", "PATH=/x", "/proc/self", uint32(0), uint32(0))
-	f.Add("ubuntu", "/scratch/../etc:/etc", "A", "rel", uint32(999), uint32(999))
-	f.Add("-v=/:/host", "/home:/", "1A=b", "/dev", uint32(1500), uint32(27))
-	f.Add("socker-test/tiny:1", "/scratch:/sys/x:rw", "A=\xff", "/\xff", uint32(4294967295), uint32(1))
-	f.Add("A\r", "0", "0", "0", uint32(1492), uint32(6))
-	f.Add("socker-test/tiny:1", "", "", "/data/\xff", uint32(1500), uint32(1500))
-	f.Fuzz(func(t *testing.T, image, mnt, env, workdir string, uid, gid uint32) {
+	f.Add("socker-test/tiny:1", "/scratch/a:/data:ro", "", "FOO=bar", "/data", uint32(1500), uint32(1500))
+	f.Add("docker.io/socker-test/tiny:1", "/home/alice:/home/alice", "/scratch/a:/home/alice/a", "", "", uint32(1000), uint32(1000))
+	f.Add("socker-test/tiny:1", "/scratchy:/data", "", "PATH=/x", "/proc/self", uint32(0), uint32(0))
+	f.Add("ubuntu", "/scratch/../etc:/etc", "", "A", "rel", uint32(999), uint32(999))
+	f.Add("-v=/:/host", "/home:/", "", "1A=b", "/dev", uint32(1500), uint32(27))
+	f.Add("socker-test/tiny:1", "/scratch:/sys/x:rw", "", "A=\xff", "/\xff", uint32(4294967295), uint32(1))
+	f.Add("A\r", "0", "0", "0", "0", uint32(1492), uint32(6))
+	f.Add("socker-test/tiny:1", "", "", "", "/data/\xff", uint32(1500), uint32(1500))
+	f.Add("socker-test/tiny:1", "/scratch/a:/v", "/scratch/b:/v/sub", "", "/v/a/b", uint32(1500), uint32(1500))
+	f.Add("socker-test/tiny:1", "/scratch/a:/opt/sw/x", "/scratch/b:/etc", "", "/opt/sw/x", uint32(1500), uint32(1500))
+	f.Add("socker-test/tiny:1", "/scratch/a:/usr", "/scratch/b:/etc/hosts:ro", "", "", uint32(1500), uint32(1500))
+	f.Fuzz(func(t *testing.T, image, mnt, mnt2, env, workdir string, uid, gid uint32) {
 		p := Policy{
 			Config:     fuzzPolicyConfig,
 			DenyGroups: map[uint32]string{999: "docker", 27: "sudo"},
@@ -156,8 +160,10 @@ func FuzzDecide(f *testing.F) {
 		}
 		c := Caller{UID: uid, GID: gid, Groups: []uint32{gid, 1501}, Name: "alice", Home: "/home/alice"}
 		req := Request{Image: image, Workdir: workdir, Command: []string{"true"}}
-		if mnt != "" {
-			req.Mounts = []string{mnt}
+		for _, m := range []string{mnt, mnt2} {
+			if m != "" {
+				req.Mounts = append(req.Mounts, m)
+			}
 		}
 		if env != "" {
 			req.Env = []string{env}
@@ -195,7 +201,25 @@ func FuzzDecide(f *testing.F) {
 		if len(d.Command) == 0 {
 			t.Fatal("allowed without a command")
 		}
-		for _, m := range d.Mounts {
+		if !slices.Equal(d.Mounts[:len(fuzzSiteMounts)], fuzzPolicyConfig.SiteMounts) {
+			t.Fatalf("site mounts %+v, want them first", d.Mounts)
+		}
+		for i, m := range d.Mounts[len(fuzzSiteMounts):] {
+			if m.Site {
+				t.Fatalf("user mount %+v marked as a site mount", m)
+			}
+			// runc, as root, would create a mount point in a host
+			// directory: targets never nest, nor meet Docker's own.
+			for j, o := range d.Mounts[:len(fuzzSiteMounts)+i] {
+				if beneath(m.Target, o.Target) || beneath(o.Target, m.Target) {
+					t.Fatalf("user mount target %q and mount %d's %q nest", m.Target, j, o.Target)
+				}
+			}
+			for _, dt := range []string{"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/sbin/docker-init", "/usr/sbin/docker-init"} {
+				if beneath(m.Target, dt) || beneath(dt, m.Target) {
+					t.Fatalf("user mount target %q meets Docker's %s", m.Target, dt)
+				}
+			}
 			if !cleanAbs(m.Source) || strings.ContainsAny(m.Source, ",\n") {
 				t.Fatalf("mount source %q", m.Source)
 			}
@@ -243,10 +267,20 @@ func FuzzDecide(f *testing.F) {
 	})
 }
 
-// fuzzPolicyConfig is parsed once: Decide must not change it, and the fuzz
-// target checks that too.
+// fuzzSiteMounts are the site mounts of fuzzPolicyConfig: a file, and a
+// directory with another site mount inside.
+var fuzzSiteMounts = []string{"/etc/passwd:/etc/passwd:ro", "/opt/sw:/opt/sw", "/opt/sw-lib:/opt/sw/lib:ro"}
+
+// fuzzPolicyConfig is exampleConfig with fuzzSiteMounts, parsed once: Decide
+// must not change it, and the fuzz target checks that too.
 var fuzzPolicyConfig = func() *Config {
-	cfg, err := ParseConfig([]byte(exampleConfig))
+	quoted := make([]string, len(fuzzSiteMounts))
+	for i, m := range fuzzSiteMounts {
+		quoted[i] = strconv.Quote(m)
+	}
+	text := strings.Replace(exampleConfig, `allow = ["/scratch", "/home"]`,
+		`allow = ["/scratch", "/home"]`+"\nsite = ["+strings.Join(quoted, ", ")+"]", 1)
+	cfg, err := ParseConfig([]byte(text))
 	if err != nil {
 		panic(err)
 	}

@@ -25,7 +25,7 @@ type Request struct {
 }
 
 // Mount is one bind mount the policy allowed. Source is a host path that must
-// still be resolved as the caller (ResolveSource) before use.
+// still be checked as the caller (CheckPaths) before use.
 type Mount struct {
 	Source   string `json:"source"`
 	Target   string `json:"target"`
@@ -156,20 +156,15 @@ func Decide(p Policy, c Caller, task cgroup.Task, req Request) (Decision, *Denia
 	if len(req.Command) == 0 {
 		return Decision{}, deny("no-command", "no command given")
 	}
-	targets := map[string]bool{}
-	for _, m := range p.Config.SiteMounts {
-		targets[m.Target] = true
-		d.Mounts = append(d.Mounts, m)
-	}
+	d.Mounts = append(d.Mounts, p.Config.SiteMounts...)
 	for _, m := range req.Mounts {
 		mnt, dn := decideMount(p, m, admin)
 		if dn != nil {
 			return Decision{}, dn
 		}
-		if targets[mnt.Target] {
-			return Decision{}, deny("mount-target-twice", "mount target %q given twice", mnt.Target)
+		if dn := decideTarget(mnt.Target, d.Mounts); dn != nil {
+			return Decision{}, dn
 		}
-		targets[mnt.Target] = true
 		d.Mounts = append(d.Mounts, mnt)
 	}
 	if req.Workdir != "" {
@@ -296,6 +291,58 @@ func decideMount(p Policy, unsafeSpec, admin string) (Mount, *Denial) {
 		return Mount{}, deny("mount-not-allowed", "mount source %q is not under an allowed prefix %v: mounts.allow (%s)", m.Source, p.Config.Mounts.Allow, admin)
 	}
 	return m, nil
+}
+
+// dockerTargets are the paths Docker mounts in every container socker
+// creates, whatever the request: its own /etc/hosts, /etc/hostname and
+// /etc/resolv.conf (with network "none" too) and docker-init (Init is always
+// on) at /sbin/docker-init, which lands at /usr/sbin/docker-init in an image
+// whose /sbin is a symlink to usr/sbin (merged /usr).
+var dockerTargets = []string{"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/sbin/docker-init", "/usr/sbin/docker-init"}
+
+// decideTarget refuses a user mount target that would make runc, which
+// mounts as root, create a mount point inside a host directory: a target
+// inside or around an earlier mount's (runc creates the inner mount point in
+// the outer mount's source), or one that is, is inside or contains one of
+// Docker's own mounts. A target given twice is refused as such.
+func decideTarget(target string, earlier []Mount) *Denial {
+	nested := func(inner, outer string) *Denial {
+		return deny("mount-nested", "mount target %q is inside mount target %q: nested mounts are refused, as Docker would create the inner mount point as root in the outer mount's source; use targets side by side", inner, outer)
+	}
+	for _, o := range earlier {
+		switch {
+		case target == o.Target:
+			return deny("mount-target-twice", "mount target %q given twice", target)
+		case underAny(target, []string{o.Target}):
+			return nested(target, o.Target)
+		case underAny(o.Target, []string{target}):
+			return nested(o.Target, target)
+		}
+	}
+	for _, t := range dockerTargets {
+		if underAny(target, []string{t}) || underAny(t, []string{target}) {
+			return deny("mount-target-reserved", "mount target %q is refused: it is, is inside or contains %s, which Docker mounts itself in every container", target, t)
+		}
+	}
+	return nil
+}
+
+// mountFor returns the mount whose target holds the container path p (the
+// deepest one: Docker mounts it last, on top) and p relative to that target
+// ("." for the target itself); ok is false when p is in no mount.
+func mountFor(p string, mounts []Mount) (m Mount, rel string, ok bool) {
+	for _, c := range mounts {
+		if underAny(p, []string{c.Target}) && (!ok || len(c.Target) > len(m.Target)) {
+			m, ok = c, true
+		}
+	}
+	if !ok {
+		return Mount{}, "", false
+	}
+	if rel = strings.TrimPrefix(strings.TrimPrefix(p, m.Target), "/"); rel == "" {
+		rel = "."
+	}
+	return m, rel, true
 }
 
 // underAny reports whether path is one of the prefixes or beneath one,

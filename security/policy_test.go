@@ -140,6 +140,20 @@ func TestDecideAllowedVariants(t *testing.T) {
 			name: "mount target next to /dev",
 			req:  func(r *Request) { r.Mounts = []string{"/scratch/a:/devel"} },
 		},
+		{
+			name: "mount targets side by side, one a prefix of the other's name",
+			req:  func(r *Request) { r.Mounts = []string{"/scratch/a:/data", "/scratch/b:/data2", "/scratch/c:/dat"} },
+		},
+		{
+			name: "one source at two side-by-side targets",
+			req:  func(r *Request) { r.Mounts = []string{"/scratch/a:/v/a", "/scratch/a:/v/b:ro"} },
+		},
+		{
+			name: "mount targets next to Docker's own",
+			req: func(r *Request) {
+				r.Mounts = []string{"/scratch/a:/etc/hostsx", "/scratch/b:/etc/hosts.d", "/scratch/c:/usr/local", "/scratch/d:/sbin2"}
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -269,6 +283,14 @@ func TestDecideDenied(t *testing.T) {
 		{name: "mount with four fields", req: func(r *Request) { r.Mounts = []string{"/scratch/a:/data:ro:z"} }, reason: "mount-invalid"},
 		{name: "mount empty string", req: func(r *Request) { r.Mounts = []string{""} }, reason: "mount-invalid"},
 		{name: "duplicate mount target", req: func(r *Request) { r.Mounts = []string{"/scratch/a:/data", "/home/alice:/data:ro"} }, reason: "mount-target-twice"},
+		{name: "mount target inside an earlier one", req: func(r *Request) { r.Mounts = []string{"/scratch/a:/v", "/scratch/b:/v/sub"} }, reason: "mount-nested"},
+		{name: "mount target around an earlier one", req: func(r *Request) { r.Mounts = []string{"/scratch/b:/v/sub", "/scratch/a:/v"} }, reason: "mount-nested"},
+		{name: "mount target deep inside an earlier read-only one", req: func(r *Request) { r.Mounts = []string{"/scratch/a:/v:ro", "/scratch/b:/v/x/y/z:ro"} }, reason: "mount-nested"},
+		{name: "mount target /etc holds Docker's /etc/hosts", req: func(r *Request) { r.Mounts = []string{"/scratch/a:/etc"} }, reason: "mount-target-reserved"},
+		{name: "mount target /etc/resolv.conf", req: func(r *Request) { r.Mounts = []string{"/scratch/a/resolv.conf:/etc/resolv.conf:ro"} }, reason: "mount-target-reserved"},
+		{name: "mount target inside /etc/hostname", req: func(r *Request) { r.Mounts = []string{"/scratch/a:/etc/hostname/x"} }, reason: "mount-target-reserved"},
+		{name: "mount target /sbin holds docker-init", req: func(r *Request) { r.Mounts = []string{"/scratch/a:/sbin:ro"} }, reason: "mount-target-reserved"},
+		{name: "mount target /usr holds docker-init of a merged-/usr image", req: func(r *Request) { r.Mounts = []string{"/scratch/a:/usr"} }, reason: "mount-target-reserved"},
 
 		// Environment.
 		{name: "env without =", req: func(r *Request) { r.Env = []string{"FOO"} }, reason: "env-invalid"},
@@ -461,5 +483,103 @@ func TestResolveSource(t *testing.T) {
 				t.Errorf("ResolveSource(%s) = %q, want %q", tt.path, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestDecideMountTargets: a user mount target may be neither inside nor
+// around another mount's target, a site mount's included, nor overlap one of
+// Docker's own mounts: runc would create the inner mount point as root in
+// the outer mount's host directory. Site mounts are the admin's and are not
+// judged against each other or Docker's mounts.
+func TestDecideMountTargets(t *testing.T) {
+	site := strings.Replace(exampleConfig, `allow = ["/scratch", "/home"]`,
+		`allow = ["/scratch", "/home"]`+"\nsite = [\"/etc/passwd:/etc/passwd:ro\", \"/opt/sw:/opt/sw\", \"/opt/sw/lib:/opt/sw/lib:ro\", \"/etc/site.conf:/etc/hosts:ro\"]", 1)
+	tests := []struct {
+		name   string
+		mounts []string
+		reason string // "" when allowed
+	}{
+		{"beside the site mounts", []string{"/scratch/a:/opt/sw2", "/scratch/b:/etc/passwd2"}, ""},
+		{"over a site target", []string{"/scratch/a:/opt/sw"}, "mount-target-twice"},
+		{"inside a site target", []string{"/scratch/a:/opt/sw/mine"}, "mount-nested"},
+		{"inside a site file's target", []string{"/scratch/a:/etc/passwd/x"}, "mount-nested"},
+		{"around a site target", []string{"/scratch/a:/opt"}, "mount-nested"},
+		{"around a site target that is Docker's too", []string{"/scratch/a:/etc"}, "mount-nested"},
+		{"user mounts nested after a good one", []string{"/scratch/a:/a", "/scratch/b:/b", "/scratch/c:/b/c"}, "mount-nested"},
+		{"Docker's docker-init", []string{"/scratch/a:/sbin/docker-init:ro"}, "mount-target-reserved"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := testPolicy(t)
+			p.Config = mustParse(t, site)
+			req := testRequest()
+			req.Mounts = tt.mounts
+			d, dn := Decide(p, testCaller(), testTask(), req)
+			switch {
+			case tt.reason == "" && dn != nil:
+				t.Fatalf("denied: %s: %s", dn.Reason, dn.Msg)
+			case tt.reason == "":
+				if len(d.Mounts) != 4+len(tt.mounts) {
+					t.Errorf("mounts %+v", d.Mounts)
+				}
+			case dn == nil:
+				t.Fatalf("allowed: %+v", d.Mounts)
+			case dn.Reason != tt.reason:
+				t.Errorf("Reason = %q (%s), want %q", dn.Reason, dn.Msg, tt.reason)
+			case !printableLine(dn.Msg) || strings.Contains(dn.Msg, testConfigPath):
+				t.Errorf("message %q: want one printable line not naming the config", dn.Msg)
+			}
+		})
+	}
+}
+
+func TestDecideMountTargetMessages(t *testing.T) {
+	tests := []struct {
+		mounts []string
+		want   string
+	}{
+		{[]string{"/scratch/a:/v", "/scratch/b:/v/sub"}, `mount target "/v/sub" is inside mount target "/v": nested mounts are refused`},
+		{[]string{"/scratch/b:/v/sub", "/scratch/a:/v"}, `mount target "/v/sub" is inside mount target "/v"`},
+		{[]string{"/scratch/a:/etc"}, `mount target "/etc" is refused: it is, is inside or contains /etc/hosts, which Docker mounts itself in every container`},
+	}
+	for _, tt := range tests {
+		req := testRequest()
+		req.Mounts = tt.mounts
+		_, dn := Decide(testPolicy(t), testCaller(), testTask(), req)
+		if dn == nil || !strings.HasPrefix(dn.Msg, tt.want) {
+			t.Errorf("Decide(%q) = %v, want a denial starting %q", tt.mounts, dn, tt.want)
+		}
+	}
+}
+
+// mountFor picks the mount a container path lies in: the deepest target
+// holding it, by whole components.
+func TestMountFor(t *testing.T) {
+	mounts := []Mount{
+		{Source: "/opt/sw", Target: "/opt/sw", Site: true},
+		{Source: "/opt/sw-lib", Target: "/opt/sw/lib", Site: true},
+		{Source: "/scratch/a", Target: "/v"},
+		{Source: "/scratch/f", Target: "/f"},
+	}
+	tests := []struct {
+		path, source, rel string // source "" when in no mount
+	}{
+		{"/v", "/scratch/a", "."},
+		{"/v/a/b", "/scratch/a", "a/b"},
+		{"/vv/a", "", ""},
+		{"/", "", ""},
+		{"/opt", "", ""},
+		{"/opt/sw", "/opt/sw", "."},
+		{"/opt/sw/bin", "/opt/sw", "bin"},
+		{"/opt/sw/lib", "/opt/sw-lib", "."},
+		{"/opt/sw/lib/x", "/opt/sw-lib", "x"},
+		{"/opt/sw/libx", "/opt/sw", "libx"},
+		{"/f", "/scratch/f", "."},
+	}
+	for _, tt := range tests {
+		m, rel, ok := mountFor(tt.path, mounts)
+		if ok != (tt.source != "") || m.Source != tt.source || rel != tt.rel {
+			t.Errorf("mountFor(%q) = %q, %q, %v; want %q, %q", tt.path, m.Source, rel, ok, tt.source, tt.rel)
+		}
 	}
 }

@@ -53,6 +53,8 @@ func doctor(unsafeArgs []string) int {
 	} else {
 		check("audit log", fmt.Errorf("not checked: needs setuid root and a valid config"), "", "fix the checks above")
 	}
+	// The identity policy comes before anything reaches Docker, as for run.
+	var callerErr error = fmt.Errorf("not checked: needs a valid config")
 	if cfg != nil {
 		groups, _ := security.GroupIDs("/etc/group", cfg.Users.DenyGroups)
 		caller.LookupPasswd("/etc/passwd")
@@ -62,6 +64,7 @@ func doctor(unsafeArgs []string) int {
 		}
 		check("caller", idErr, fmt.Sprintf("uid %d (%s) may run containers", caller.UID, caller.Name),
 			"run socker as an unprivileged user who is in no denied group")
+		callerErr = idErr
 	}
 
 	mode, err := cgroup.HostMode()
@@ -79,9 +82,12 @@ func doctor(unsafeArgs []string) int {
 		check("task cgroup", err, detail, "make the agent's --cgroups_root directories root's and not writable by group or others (a Mesos agent chowns only each task's own); cgroups.allow_delegated = true only on one machine")
 	}
 
-	if !setuid {
+	switch {
+	case !setuid:
 		check("docker", fmt.Errorf("not checked: needs setuid root to open %s", DockerSocket), "", "fix the setuid check")
-	} else {
+	case callerErr != nil && caller.UID != 0: // root has the socket anyway
+		check("docker", fmt.Errorf("not checked: only a caller the policy allows may reach Docker"), "", "fix the caller check")
+	default:
 		detail, err := dockerCheck(caller)
 		check("docker", err, detail, "start dockerd with --exec-opt native.cgroupdriver=cgroupfs and the socket at "+DockerSocket)
 	}

@@ -87,7 +87,7 @@ func (l *launch) gcContainers(mode cgroup.Mode) (int, int) {
 		if reason == "" {
 			continue
 		}
-		err := cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
+		err := cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
 		if errdefs.IsNotFound(err) {
 			continue // its wrapper (or another gc) was faster
 		}

@@ -3,7 +3,9 @@ package wrapper
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/sockerhpc/socker/internal/manual"
 	"github.com/sockerhpc/socker/security"
@@ -31,15 +33,26 @@ const (
 // Main runs socker with the given argv and returns the exit status. It is
 // the whole program: cmd/socker only calls os.Exit(Main(os.Args)).
 func Main(argv []string) int {
+	// Caught from the start, so that no signal ends socker with Go runtime
+	// text: run stops its container on them; any other command ends with
+	// one line.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, stopSignals...)
 	if err := security.Harden(); err != nil {
 		return say(ExitConfig, err.Error())
+	}
+	if len(argv) < 2 || argv[1] != "run" {
+		go func() {
+			s := (<-sigs).(syscall.Signal)
+			os.Exit(say(128+int(s), "stopped by "+s.String()))
+		}()
 	}
 	if len(argv) < 2 {
 		return say(ExitUsage, "no command given (try: socker help)")
 	}
 	switch argv[1] {
 	case "run":
-		return run(argv[2:])
+		return run(argv[2:], sigs)
 	case "explain":
 		return explain(argv[2:])
 	case "images":

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,8 +22,23 @@ import (
 	"github.com/sockerhpc/socker/security"
 )
 
-// setupTimeout bounds each Docker call before the container runs.
+// setupTimeout bounds the Docker calls that set the container up (inspect,
+// create, start, the placement check) and remove it. Attaching to and
+// waiting for the container are not bounded: a job may run for days.
 const setupTimeout = 2 * time.Minute
+
+// stopSignals are the signals that stop the container and end socker with
+// an exit record: every signal whose default action ends a process and that
+// the Go runtime lets a program catch (SIGKILL aside: socker gc covers it).
+// SIGPIPE is among them: when whoever reads socker's output goes away
+// (`socker run ... | head`), the container is stopped, not orphaned.
+var stopSignals = []os.Signal{
+	syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGPIPE,
+	syscall.SIGQUIT, syscall.SIGABRT, syscall.SIGTRAP, syscall.SIGSYS,
+	syscall.SIGBUS, syscall.SIGFPE, syscall.SIGSEGV, syscall.SIGILL,
+	syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGVTALRM,
+	syscall.SIGXCPU, syscall.SIGXFSZ, syscall.SIGSTKFLT, syscall.SIGPWR, syscall.SIGIO,
+}
 
 // launch carries the state of one `socker run` for the audit records.
 type launch struct {
@@ -178,14 +192,9 @@ func (l *launch) connect() (*client.Client, func(), *failure) {
 		return nil, nil, failed(ExitConfig, "privilege-drop", err.Error())
 	}
 	// As the caller from here on.
-	for _, m := range l.dec.Mounts {
-		if m.Site {
-			continue
-		}
-		if err := security.ResolveSource(m.Source); err != nil {
-			pool.close()
-			return nil, nil, denied(ExitDenied, "mount-source", err.Error())
-		}
+	if dn := security.CheckPaths(l.dec); dn != nil {
+		pool.close()
+		return nil, nil, denied(ExitDenied, dn.Reason, dn.Msg)
 	}
 	cli, err := newClient(pool)
 	if err != nil {
@@ -225,14 +234,13 @@ func prepare(unsafeArgs []string, usageLine string) (*launch, *client.Client, fu
 	return l, cli, done, f
 }
 
-func run(unsafeArgs []string) int {
+// run is `socker run`; sigs receives stopSignals (see Main).
+func run(unsafeArgs []string, sigs chan os.Signal) int {
 	l, cli, done, f := prepare(unsafeArgs, runUsage)
 	if f != nil {
 		return l.finish(f)
 	}
 	defer done()
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	return l.runContainer(cli, sigs)
 }
 
@@ -261,15 +269,18 @@ func (l *launch) runContainer(cli *client.Client, sigs chan os.Signal) int {
 		return say(ExitConfig, "refusing to start: "+err.Error())
 	}
 
-	waitC, errC := cli.ContainerWait(ctx, l.cid, container.WaitConditionNextExit)
-	att, err := cli.ContainerAttach(ctx, l.cid, container.AttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
+	// Unbounded: they last as long as the container runs.
+	waitC, errC := cli.ContainerWait(context.Background(), l.cid, container.WaitConditionNextExit)
+	att, err := cli.ContainerAttach(context.Background(), l.cid, container.AttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
 	if err != nil {
 		return l.finish(failed(ExitUnavailable, "docker-attach", "attaching to container: "+err.Error()))
 	}
 	defer att.Close()
 	outDone := make(chan struct{})
 	go func() {
-		stdcopy.StdCopy(os.Stdout, os.Stderr, att.Reader)
+		// Once a reader is gone the output is drained, not left to block
+		// the container; the SIGPIPE stops it.
+		stdcopy.StdCopy(&drainOnError{w: os.Stdout}, &drainOnError{w: os.Stderr}, att.Reader)
 		close(outDone)
 	}()
 	go func() {
@@ -284,9 +295,14 @@ func (l *launch) runContainer(cli *client.Client, sigs chan os.Signal) int {
 		return l.finish(failed(ExitUnavailable, "docker-start", "starting container: "+err.Error()))
 	}
 	initPID, verified, err := verifyPlacement(ctx, cli, l.cid, l.dec.Task)
-	if err != nil {
+	var escaped *escapeError
+	switch {
+	case errors.As(err, &escaped):
 		cli.ContainerKill(context.Background(), l.cid, "KILL")
 		return l.finish(failed(ExitUnavailable, "cgroup-escape", "container is not inside the Mesos task cgroup, killed it: "+err.Error()))
+	case err != nil:
+		cli.ContainerKill(context.Background(), l.cid, "KILL")
+		return l.finish(failed(ExitUnavailable, "cgroup-unverifiable", "could not check that the container is inside the Mesos task cgroup, killed it: "+err.Error()))
 	}
 
 	status, err := l.supervise(cli, initPID, waitC, errC, sigs)
@@ -308,8 +324,7 @@ func (l *launch) runContainer(cli *client.Client, sigs chan os.Signal) int {
 	return status
 }
 
-// supervise waits for the container to exit. The first SIGTERM, SIGINT or
-// SIGHUP stops it: SIGTERM (see terminate), then SIGKILL after the configured
+// supervise waits for the container to exit. The first of stopSignals stops it: SIGTERM (see terminate), then SIGKILL after the configured
 // grace period; a second signal kills it at once. initPID is the container's
 // init as verifyPlacement saw it (0 if unknown).
 func (l *launch) supervise(cli *client.Client, initPID int, waitC <-chan container.WaitResponse, errC <-chan error, sigs chan os.Signal) (int, error) {
@@ -370,7 +385,8 @@ func forwarding(pid int) bool {
 func (l *launch) remove(cli *client.Client) {
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
-	if err := cli.ContainerRemove(ctx, l.cid, container.RemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
+	// With its anonymous volumes (an image's VOLUME): no user data stays behind.
+	if err := cli.ContainerRemove(ctx, l.cid, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !errdefs.IsNotFound(err) {
 		say(0, "removing container "+l.cid+": "+err.Error())
 	}
 }
@@ -413,9 +429,31 @@ func verifyPlacement(ctx context.Context, cli *client.Client, id string, task cg
 		return p, false, statErr
 	}
 	if err := cgroup.Beneath(task, data); err != nil {
-		return p, false, err
+		return p, false, &escapeError{err}
 	}
 	return p, true, nil
+}
+
+// escapeError is verifyPlacement's finding that the container is outside the
+// task cgroup; its other errors mean it could not look.
+type escapeError struct{ err error }
+
+func (e *escapeError) Error() string { return e.err.Error() }
+
+// drainOnError passes writes to w until one fails (the reader is gone), then
+// accepts and drops everything.
+type drainOnError struct {
+	w      io.Writer
+	failed bool
+}
+
+func (d *drainOnError) Write(p []byte) (int, error) {
+	if !d.failed {
+		if _, err := d.w.Write(p); err != nil {
+			d.failed = true
+		}
+	}
+	return len(p), nil
 }
 
 // exitingProc reports whether process pid has begun to exit (PF_EXITING in
