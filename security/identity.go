@@ -22,10 +22,14 @@ type Caller struct {
 	// container, never for a decision.
 	Name string
 	Home string
+	// Limits are the caller's resource limits, as socker inherited them
+	// (InheritedLimits): the container gets them, not dockerd's.
+	Limits []Limit
 }
 
-// KernelCaller reads the real uid, gid and supplementary groups of the process.
-// It also reports whether setuid root is in effect (effective uid 0).
+// KernelCaller reads the real uid, gid and supplementary groups of the
+// process, and the resource limits it inherited. It also reports whether
+// setuid root is in effect (effective uid 0).
 func KernelCaller() (Caller, bool, error) {
 	ruid, euid, _ := unix.Getresuid()
 	rgid, _, _ := unix.Getresgid()
@@ -33,7 +37,11 @@ func KernelCaller() (Caller, bool, error) {
 	if err != nil {
 		return Caller{}, false, fmt.Errorf("reading supplementary groups: %w", err)
 	}
-	c := Caller{UID: uint32(ruid), GID: uint32(rgid)}
+	limits, err := InheritedLimits()
+	if err != nil {
+		return Caller{}, false, err
+	}
+	c := Caller{UID: uint32(ruid), GID: uint32(rgid), Limits: limits}
 	for _, g := range gs {
 		c.Groups = append(c.Groups, uint32(g))
 	}

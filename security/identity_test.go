@@ -142,3 +142,20 @@ func TestGroupIDs(t *testing.T) {
 		}
 	})
 }
+
+func TestKernelCaller(t *testing.T) {
+	c, setuid, err := KernelCaller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.UID != uint32(os.Getuid()) || c.GID != uint32(os.Getgid()) || setuid != (os.Geteuid() == 0) {
+		t.Errorf("caller %d:%d setuid %v, want %d:%d %v", c.UID, c.GID, setuid, os.Getuid(), os.Getgid(), os.Geteuid() == 0)
+	}
+	want, err := InheritedLimits()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.Limits, want) || len(c.Limits) == 0 {
+		t.Errorf("Limits = %v, want the inherited %v", c.Limits, want)
+	}
+}

@@ -11,14 +11,17 @@ import (
 )
 
 // Harden puts the process in a known state before anything else runs: a
-// fixed umask, no core dumps, not dumpable (so the caller cannot ptrace it or
-// read its memory or fds), and every inherited fd above 2 close-on-exec.
-// The Go runtime (secure mode, Go >= 1.20.5) has already reopened closed fds
-// 0-2 on /dev/null.
+// fixed umask; the caller's resource limits recorded (InheritedLimits, for
+// the container) and then replaced by socker's own while it is root (no
+// core dumps; no file-size limit; enough open files, processes, memory and
+// stack for the Go runtime: see setWrapperLimits); not dumpable (so the
+// caller cannot ptrace it or read its memory or fds); and every inherited fd
+// above 2 close-on-exec. The Go runtime (secure mode, Go >= 1.20.5) has
+// already reopened closed fds 0-2 on /dev/null.
 func Harden() error {
 	unix.Umask(0o077)
-	if err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{}); err != nil {
-		return fmt.Errorf("disabling core dumps: %w", err)
+	if err := setWrapperLimits(); err != nil {
+		return err
 	}
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("making the process non-dumpable: %w", err)

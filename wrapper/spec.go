@@ -34,11 +34,24 @@ type Wrapper struct {
 	Start, PidNS string
 }
 
+// ulimits are the container's resource limits: the caller's, as socker
+// inherited them (a Mesos task's posix/rlimits, limits.conf), so that
+// running in a container does not trade them for dockerd's. Docker takes
+// RLIM_INFINITY as -1; every other value converts back exactly.
+func ulimits(limits []security.Limit) []*container.Ulimit {
+	var out []*container.Ulimit
+	for _, l := range limits {
+		out = append(out, &container.Ulimit{Name: l.Name, Soft: int64(l.Soft), Hard: int64(l.Hard)})
+	}
+	return out
+}
+
 // Spec builds the container configuration from zero values: every field set
 // here is on purpose, nothing comes from the caller except through the
 // Decision, and no caller string becomes a daemon option. imageID pins the
 // image the policy check resolved, so a re-tag cannot swap it. w is the
-// socker process that runs it.
+// socker process that runs it. The container has the caller's resource
+// limits (see ulimits).
 func Spec(d security.Decision, imageID string, w Wrapper) (*container.Config, *container.HostConfig) {
 	uid := strconv.FormatUint(uint64(d.Caller.UID), 10)
 	gid := strconv.FormatUint(uint64(d.Caller.GID), 10)
@@ -88,6 +101,7 @@ func Spec(d security.Decision, imageID string, w Wrapper) (*container.Config, *c
 		Resources: container.Resources{
 			CgroupParent: d.Task.Parent,
 			PidsLimit:    &pids,
+			Ulimits:      ulimits(d.Caller.Limits),
 		},
 	}
 	for _, m := range d.Mounts {

@@ -28,8 +28,16 @@ var specWrapper = Wrapper{PID: 4242, Start: "123456", PidNS: "pid:[4026531836]"}
 // specDecision is a fixed, allowed decision as security.Decide returns it.
 func specDecision() security.Decision {
 	return security.Decision{
-		Caller: security.Caller{UID: 1500, GID: 1500, Groups: []uint32{1500, 1501}, Name: "alice", Home: "/home/alice"},
-		Image:  "docker.io/socker-test/tiny:1",
+		Caller: security.Caller{
+			UID: 1500, GID: 1500, Groups: []uint32{1500, 1501}, Name: "alice", Home: "/home/alice",
+			Limits: []security.Limit{
+				{Name: "core", Soft: 0, Hard: security.Unlimited},
+				{Name: "nofile", Soft: 1024, Hard: 4096},
+				{Name: "nproc", Soft: security.Unlimited, Hard: security.Unlimited},
+				{Name: "stack", Soft: 8 << 20, Hard: security.Unlimited},
+			},
+		},
+		Image: "docker.io/socker-test/tiny:1",
 		Mounts: []security.Mount{
 			{Source: "/scratch/alice", Target: "/data"},
 			{Source: "/home/alice/ref", Target: "/ref", ReadOnly: true},
@@ -167,6 +175,15 @@ func TestSpecInvariants(t *testing.T) {
 		if host.CgroupParent != d.Task.Parent {
 			t.Errorf("CgroupParent = %q, want %q", host.CgroupParent, d.Task.Parent)
 		}
+		wantUlimits := []*container.Ulimit{
+			{Name: "core", Soft: 0, Hard: -1},
+			{Name: "nofile", Soft: 1024, Hard: 4096},
+			{Name: "nproc", Soft: -1, Hard: -1},
+			{Name: "stack", Soft: 8 << 20, Hard: -1},
+		}
+		if !reflect.DeepEqual(host.Ulimits, wantUlimits) {
+			t.Errorf("Ulimits = %v, want the caller's limits %v (-1: unlimited)", host.Ulimits, wantUlimits)
+		}
 		if host.NetworkMode != "none" {
 			t.Errorf("NetworkMode = %q", host.NetworkMode)
 		}
@@ -278,6 +295,27 @@ func TestSpecVariants(t *testing.T) {
 		cfg, _ := Spec(d, specImageID, Wrapper{PID: 1})
 		if cfg.User != "2001:3002" || cfg.Labels[LabelUID] != "2001" || cfg.Labels[LabelGID] != "3002" {
 			t.Errorf("User %q labels %v", cfg.User, cfg.Labels)
+		}
+	})
+	t.Run("every limit of the caller, none of dockerd's", func(t *testing.T) {
+		d := specDecision()
+		d.Caller.Limits = nil
+		for i, name := range []string{"as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice",
+			"nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"} {
+			d.Caller.Limits = append(d.Caller.Limits, security.Limit{Name: name, Soft: uint64(i), Hard: uint64(2 * i)})
+		}
+		_, host := Spec(d, specImageID, Wrapper{PID: 1})
+		if len(host.Ulimits) != len(d.Caller.Limits) {
+			t.Fatalf("%d ulimits, want %d", len(host.Ulimits), len(d.Caller.Limits))
+		}
+		for i, u := range host.Ulimits {
+			if l := d.Caller.Limits[i]; u.Name != l.Name || u.Soft != int64(l.Soft) || u.Hard != int64(l.Hard) {
+				t.Errorf("ulimit %+v, want %+v", *u, l)
+			}
+		}
+		d.Caller.Limits = nil
+		if _, host := Spec(d, specImageID, Wrapper{PID: 1}); host.Ulimits != nil {
+			t.Errorf("no limits known: Ulimits = %v, want none", host.Ulimits)
 		}
 	})
 	t.Run("specs do not share the pids limit", func(t *testing.T) {
