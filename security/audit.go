@@ -25,32 +25,33 @@ import (
 // the full command whatever was cut, so that an admin can still tell what
 // ran: command_sha256 is the output of `printf '%s\0' ARG... | sha256sum`.
 type Record struct {
-	Time             string   `json:"time"`  // RFC 3339, UTC
-	Event            string   `json:"event"` // "deny", "error", "start", "exit" or "explain"
-	Reason           string   `json:"reason,omitempty"`
-	Message          string   `json:"message,omitempty"`
-	UID              uint32   `json:"uid"`
-	GID              uint32   `json:"gid"`
-	Groups           []uint32 `json:"groups"`
-	User             string   `json:"user"`
-	Host             string   `json:"host"`
-	PID              int      `json:"pid"`
-	Image            string   `json:"image,omitempty"`
-	ImageID          string   `json:"image_id,omitempty"`
-	Command          []string `json:"command,omitempty"`
-	CommandArgs      int      `json:"command_args,omitempty"`   // set by Write: the full command's number of arguments,
-	CommandBytes     int64    `json:"command_bytes,omitempty"`  // their total length in bytes,
-	CommandSHA256    string   `json:"command_sha256,omitempty"` // and the hex sha256 of each followed by a NUL byte
-	Mounts           []Mount  `json:"mounts,omitempty"`
-	Cgroup           string   `json:"cgroup,omitempty"`
-	MesosContainerID string   `json:"mesos_container_id,omitempty"`
-	ContainerID      string   `json:"container_id,omitempty"`
-	CgroupVerified   *bool    `json:"cgroup_verified,omitempty"`
-	ExitStatus       *int     `json:"exit_status,omitempty"`
-	DurationMS       *int64   `json:"duration_ms,omitempty"`
-	Version          string   `json:"version"`
-	ConfigHash       string   `json:"config_hash,omitempty"`
-	Truncated        bool     `json:"truncated,omitempty"` // Write cut a string (ending it in "…") or left out arguments or mounts
+	Time             string       `json:"time"`  // RFC 3339, UTC
+	Event            string       `json:"event"` // "deny", "error", "start", "exit" or "explain"
+	Reason           string       `json:"reason,omitempty"`
+	Message          string       `json:"message,omitempty"`
+	UID              uint32       `json:"uid"`
+	GID              uint32       `json:"gid"`
+	Groups           []uint32     `json:"groups"`
+	User             string       `json:"user"`
+	Host             string       `json:"host"`
+	PID              int          `json:"pid"`
+	Image            string       `json:"image,omitempty"`
+	ImageID          string       `json:"image_id,omitempty"`
+	Command          []string     `json:"command,omitempty"`
+	CommandArgs      int          `json:"command_args,omitempty"`   // set by Write: the full command's number of arguments,
+	CommandBytes     int64        `json:"command_bytes,omitempty"`  // their total length in bytes,
+	CommandSHA256    string       `json:"command_sha256,omitempty"` // and the hex sha256 of each followed by a NUL byte
+	Mounts           []Mount      `json:"mounts,omitempty"`
+	Bound            []BoundMount `json:"bound,omitempty"` // what each user mount's Docker source is: a staged clone of the object checked
+	Cgroup           string       `json:"cgroup,omitempty"`
+	MesosContainerID string       `json:"mesos_container_id,omitempty"`
+	ContainerID      string       `json:"container_id,omitempty"`
+	CgroupVerified   *bool        `json:"cgroup_verified,omitempty"`
+	ExitStatus       *int         `json:"exit_status,omitempty"`
+	DurationMS       *int64       `json:"duration_ms,omitempty"`
+	Version          string       `json:"version"`
+	ConfigHash       string       `json:"config_hash,omitempty"`
+	Truncated        bool         `json:"truncated,omitempty"` // Write cut a string (ending it in "…") or left out arguments or mounts
 }
 
 // Bounds of one record (Write). Strings are measured as JSON-encoded.
@@ -67,6 +68,16 @@ const (
 
 // cutMark ends a string Write cut.
 const cutMark = "…"
+
+// BoundMount is what socker gave Docker for the user mount Mounts[Mount]:
+// a clone, at Staged (root-only), of the object opened and checked as the
+// caller, whose device and inode were Dev and Ino.
+type BoundMount struct {
+	Mount  int    `json:"mount"`
+	Staged string `json:"staged"`
+	Dev    uint64 `json:"dev"`
+	Ino    uint64 `json:"ino"`
+}
 
 // AuditLog appends records to the root-owned audit file. It is opened as root
 // before the privilege drop and its fd is close-on-exec.

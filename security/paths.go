@@ -23,6 +23,10 @@ import (
 //     mount point ("workdir-missing", "workdir-unreachable"). One in no mount
 //     is created by runc in the container's own copy-on-write layer, which
 //     is allowed.
+//
+// socker itself calls PinSources, which applies these same checks to
+// descriptors opened as the caller before root is dropped; CheckPaths runs
+// them by path, for callers that have dropped root already.
 func CheckPaths(d Decision) *Denial {
 	for _, m := range d.Mounts {
 		if m.Site {
@@ -42,9 +46,9 @@ func CheckPaths(d Decision) *Denial {
 // it only after DropPrivileges). The path must exist, be reachable without
 // following any symlink or magic link (openat2 RESOLVE_NO_SYMLINKS |
 // RESOLVE_NO_MAGICLINKS), be a directory or a regular file, and be readable
-// by the caller. Docker resolves the path again when it mounts it; because
-// the container runs as the caller with no capabilities and no_new_privs, a
-// race won there gives the caller nothing they could not already read.
+// by the caller. socker run does not hand Docker the path: PinSources
+// checks the same way on an opened descriptor and the wrapper stages a
+// clone of that very object (see wrapper.pinAndStage).
 func ResolveSource(unsafePath string) error {
 	fd, err := openSource(unsafePath)
 	if err != nil {
@@ -101,10 +105,16 @@ func checkSource(m Mount) *Denial {
 		return &Denial{Reason: "mount-source", Msg: err.Error()}
 	}
 	defer unix.Close(fd)
+	return checkWritable(fd, m)
+}
+
+// checkWritable checks, for a read-write mount m, that the caller can write
+// the object fd (its opened source).
+func checkWritable(fd int, m Mount) *Denial {
 	if m.ReadOnly {
 		return nil
 	}
-	err = unix.Faccessat2(fd, "", unix.W_OK, unix.AT_EMPTY_PATH|unix.AT_EACCESS)
+	err := unix.Faccessat2(fd, "", unix.W_OK, unix.AT_EMPTY_PATH|unix.AT_EACCESS)
 	switch {
 	case err == nil:
 		return nil
@@ -136,6 +146,12 @@ func checkWorkdir(unsafeWorkdir string, m Mount, rel string) *Denial {
 		return deny("workdir-unreachable", "%s: %v", where, err)
 	}
 	defer unix.Close(src)
+	return checkWorkdirAt(src, unsafeWorkdir, m, rel)
+}
+
+// checkWorkdirAt is checkWorkdir with m's source already opened as src.
+func checkWorkdirAt(src int, unsafeWorkdir string, m Mount, rel string) *Denial {
+	where := fmt.Sprintf("working directory %q (%q on the host)", unsafeWorkdir, filepath.Join(m.Source, rel))
 	fd, err := unix.Openat2(src, rel, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV,

@@ -26,7 +26,7 @@ type explainOutput struct {
 // as JSON, and starts nothing. A refusal is printed (and audited) exactly as
 // run would.
 func explain(unsafeArgs []string) int {
-	l, cli, done, f := prepare(unsafeArgs, explainUsage)
+	l, cli, done, f := prepare(unsafeArgs, explainUsage, false)
 	if f != nil {
 		return l.finish(f)
 	}

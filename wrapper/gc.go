@@ -55,6 +55,17 @@ func gc(unsafeArgs []string) int {
 			code = cgCode
 		}
 	}
+	// The staging directories (and their mounts) of wrappers that are gone.
+	if code != ExitConfig {
+		n, err := gcStaging(hostProbe{})
+		removed += n
+		if err != nil {
+			c := l.finish(failed(ExitUnavailable, "staging-remove", "removing a staging directory under "+stagingRoot+": "+err.Error()))
+			if code == 0 {
+				code = c
+			}
+		}
+	}
 	fmt.Printf("socker gc: %d removed\n", removed)
 	return code
 }

@@ -51,6 +51,10 @@ type launch struct {
 	dec    security.Decision
 	image  string // image ID, once known
 	cid    string // container ID, once created
+	stage  bool   // run: stage the pinned mount sources (pinAndStage)
+
+	callerMounts []security.Mount      // the mounts as the caller gave them, once staged
+	bound        []security.BoundMount // what each staged mount binds
 
 	denyGroups map[uint32]string
 }
@@ -73,6 +77,9 @@ func (l *launch) record(event string) security.Record {
 	if l.dec.Image != "" {
 		r.Image = l.dec.Image
 		r.Mounts = l.dec.Mounts
+		if l.callerMounts != nil {
+			r.Mounts, r.Bound = l.callerMounts, l.bound
+		}
 		r.Cgroup = l.dec.Task.Parent
 		r.MesosContainerID = l.dec.Task.ContainerID
 	}
@@ -187,15 +194,17 @@ func (l *launch) connect() (*client.Client, func(), *failure) {
 	if err != nil {
 		return nil, nil, failed(ExitUnavailable, "docker-unavailable", err.Error())
 	}
+	// Still root: pin each user mount source as the caller and stage a
+	// clone of the pinned object for Docker to bind (see pinAndStage).
+	if f := l.pinAndStage(); f != nil {
+		pool.close()
+		return nil, nil, f
+	}
 	if err := security.DropPrivileges(l.caller); err != nil {
 		pool.close()
 		return nil, nil, failed(ExitConfig, "privilege-drop", err.Error())
 	}
 	// As the caller from here on.
-	if dn := security.CheckPaths(l.dec); dn != nil {
-		pool.close()
-		return nil, nil, denied(ExitDenied, dn.Reason, dn.Msg)
-	}
 	cli, err := newClient(pool)
 	if err != nil {
 		pool.close()
@@ -220,10 +229,12 @@ func (l *launch) inspectImage(ctx context.Context, cli *client.Client, ref strin
 	return img.ID, nil
 }
 
-// prepare is the common start of run and explain: begin, decide, connect.
+// prepare is the common start of run and explain: begin, decide, connect
+// (staging the mount sources when stage is set: run).
 // On failure the launch is still returned, to audit and report it.
-func prepare(unsafeArgs []string, usageLine string) (*launch, *client.Client, func(), *failure) {
+func prepare(unsafeArgs []string, usageLine string, stage bool) (*launch, *client.Client, func(), *failure) {
 	l, f := begin()
+	l.stage = stage
 	if f == nil {
 		f = l.decide(unsafeArgs, usageLine)
 	}
@@ -236,7 +247,7 @@ func prepare(unsafeArgs []string, usageLine string) (*launch, *client.Client, fu
 
 // run is `socker run`; sigs receives stopSignals (see Main).
 func run(unsafeArgs []string, sigs chan os.Signal) int {
-	l, cli, done, f := prepare(unsafeArgs, runUsage)
+	l, cli, done, f := prepare(unsafeArgs, runUsage, true)
 	if f != nil {
 		return l.finish(f)
 	}
@@ -517,4 +528,37 @@ func pending(sigs chan os.Signal) (syscall.Signal, bool) {
 	default:
 		return 0, false
 	}
+}
+
+// pinAndStage, as root before the privilege drop, opens and checks every
+// user mount source as the caller (security.PinSources, on a thread of its
+// own with the caller's file-system identity). For run (l.stage) it then
+// clones each pinned object into a root-only staging directory (stage) and
+// points the decision's user mounts at the clones: Docker binds the very
+// objects checked, whatever the paths name by then. explain checks but
+// stages nothing. On any failure nothing stays staged. The staging
+// directory outlives this process's privileges; socker gc removes it once
+// the wrapper is gone.
+func (l *launch) pinAndStage() *failure {
+	pins, dn := security.PinSources(l.caller, l.dec)
+	if dn != nil {
+		return denied(ExitDenied, dn.Reason, dn.Msg)
+	}
+	defer security.ClosePinned(pins)
+	if len(pins) == 0 || !l.stage {
+		return nil
+	}
+	s, paths, err := stage(self(), pins, l.dec.Mounts)
+	if err != nil {
+		return failed(ExitUnavailable, "mount-staging", err.Error())
+	}
+	unix.Close(s.dirfd)
+	l.callerMounts = l.dec.Mounts
+	mounts := append([]security.Mount(nil), l.dec.Mounts...)
+	for _, p := range pins {
+		l.bound = append(l.bound, security.BoundMount{Mount: p.Index, Staged: paths[p.Index], Dev: p.Dev, Ino: p.Ino})
+		mounts[p.Index].Source = paths[p.Index]
+	}
+	l.dec.Mounts = mounts
+	return nil
 }

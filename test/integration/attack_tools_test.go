@@ -5,8 +5,10 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,6 +93,16 @@ func TestAttackTools_ExplainMatchesCreatedContainer(t *testing.T) {
 		for _, k := range []string{"socker.wrapper-pid", "socker.wrapper-start", "socker.wrapper-pidns"} {
 			delete(l, k)
 		}
+	}
+	// run binds a root-only clone of the source it checked
+	// (/run/socker/<pid>-<start>/m0); explain stages nothing and shows the
+	// caller's path. Everything else about the mount is the same.
+	if len(gh.Mounts) == 1 && len(wh.Mounts) == 1 {
+		staged := regexp.MustCompile(fmt.Sprintf(`^/run/socker/%d-[0-9]+/m0$`, wrapper.Process.Pid))
+		if !staged.MatchString(gh.Mounts[0].Source) || wh.Mounts[0].Source != shareDir {
+			t.Errorf("mount sources: run %q, explain %q; want a staged clone and %q", gh.Mounts[0].Source, wh.Mounts[0].Source, shareDir)
+		}
+		gh.Mounts[0].Source, wh.Mounts[0].Source = "", ""
 	}
 	gotEnv := slices.DeleteFunc(slices.Clone(got.Env), func(kv string) bool { return strings.HasPrefix(kv, "HOSTNAME=") })
 	wantEnv := slices.Clone(want.Env)
