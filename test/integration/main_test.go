@@ -58,6 +58,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	// What socker gc removes on a node (the staging mounts of wrappers that
+	// have ended, orphans): the tests leave nothing behind.
+	exec.Command(socker, "gc").Run()
 	os.RemoveAll(dir)
 	os.RemoveAll(confDir)
 	os.Exit(code)
