@@ -12,7 +12,7 @@ SITE_CONFIG ?= packaging/socker.toml
 IMAGE   ?= socker-test/tiny:1
 # Static, no cgo (no dynamic loader, so no LD_* environment can reach it), no
 # VCS stamping of a dirty tree, reproducible paths.
-LDFLAGS := -s -w -X github.com/sockerhpc/socker/wrapper.ConfigPath=$(CONFIG) -X github.com/sockerhpc/socker/wrapper.Version=$(VERSION)
+LDFLAGS := -s -w -X github.com/sockerhpc/socker/internal/build.ConfigPath=$(CONFIG) -X github.com/sockerhpc/socker/internal/build.Version=$(VERSION)
 BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags '$(LDFLAGS)'
 
 .PHONY: help build man package test integration test-all check fmt vet deps-check fuzz install demo bench mpi-image clean

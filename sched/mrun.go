@@ -21,6 +21,8 @@ import (
 	"github.com/mesos/mesos-go/api/v1/lib/httpcli/httpsched"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+
+	"github.com/sockerhpc/socker/internal/exitcode"
 )
 
 // Options is one mrun job.
@@ -577,12 +579,7 @@ func sockerHint(message string) string {
 	if _, err := fmt.Sscanf(message, "Command exited with status %d", &code); err != nil {
 		return ""
 	}
-	what := map[int]string{
-		64: "socker was called wrongly (usage)",
-		69: "socker found Docker, the image or the task's cgroup unavailable on that node",
-		77: "socker refused the container by the site's policy (its audit log on that node has the reason)",
-		78: "socker is not installed or configured correctly on that node (socker doctor there says what)",
-	}[code]
+	what := exitcode.Meaning(code)
 	if what == "" {
 		return ""
 	}

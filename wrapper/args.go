@@ -14,8 +14,6 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
 
-const runUsage = "usage: socker run [--mount SRC:DST[:ro]]... [--workdir DIR] [--env NAME=VALUE]... IMAGE [--] COMMAND [ARG...]"
-
 // ParseRun parses the arguments of `socker run`. Options come before IMAGE;
 // everything after IMAGE (after an optional "--") is the container's command,
 // passed as argv and never interpreted. Each option takes its value as the

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/sockerhpc/socker/cgroup"
+	"github.com/sockerhpc/socker/internal/build"
+	"github.com/sockerhpc/socker/internal/exitcode"
 	"github.com/sockerhpc/socker/security"
 )
 
@@ -14,7 +16,7 @@ import (
 // when every check passed, 78 otherwise.
 func doctor(unsafeArgs []string) int {
 	if len(unsafeArgs) != 0 {
-		return say(ExitUsage, "socker doctor takes no arguments")
+		return say(exitcode.Usage, "socker doctor takes no arguments")
 	}
 	failures := 0
 	check := func(name string, err error, okDetail, fix string) bool {
@@ -29,7 +31,7 @@ func doctor(unsafeArgs []string) int {
 
 	caller, setuid, err := security.KernelCaller()
 	if err != nil {
-		return say(ExitConfig, err.Error())
+		return say(exitcode.Config, err.Error())
 	}
 	var setuidErr error
 	if !setuid {
@@ -40,9 +42,9 @@ func doctor(unsafeArgs []string) int {
 	check("binary", security.CheckBinary("/proc/self/exe"), "owned by root, not writable by group or others",
 		"chown root socker && chmod go-w socker")
 
-	cfg, err := security.LoadConfig(ConfigPath)
-	if !check("config", err, ConfigPath+" ("+cfgHash(cfg)+")",
-		"make "+ConfigPath+" and every directory above it owned by root and not writable by group or others, and fix the key it names") {
+	cfg, err := security.LoadConfig(build.ConfigPath)
+	if !check("config", err, build.ConfigPath+" ("+cfgHash(cfg)+")",
+		"make "+build.ConfigPath+" and every directory above it owned by root and not writable by group or others, and fix the key it names") {
 		cfg = nil
 	}
 	if cfg != nil && setuid {
@@ -59,7 +61,7 @@ func doctor(unsafeArgs []string) int {
 		groups, _ := security.GroupIDs("/etc/group", cfg.Users.DenyGroups)
 		caller.LookupPasswd("/etc/passwd")
 		var idErr error
-		if dn := security.DecideCaller(security.Policy{Config: cfg, DenyGroups: groups, ConfigPath: ConfigPath}, caller); dn != nil {
+		if dn := security.DecideCaller(security.Policy{Config: cfg, DenyGroups: groups, ConfigPath: build.ConfigPath}, caller); dn != nil {
 			idErr = fmt.Errorf("%s", dn.Msg)
 		}
 		check("caller", idErr, fmt.Sprintf("uid %d (%s) may run containers", caller.UID, caller.Name),
@@ -93,7 +95,7 @@ func doctor(unsafeArgs []string) int {
 	}
 	if failures > 0 {
 		fmt.Printf("%d check(s) failed\n", failures)
-		return ExitConfig
+		return exitcode.Config
 	}
 	return 0
 }

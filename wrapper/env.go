@@ -3,6 +3,8 @@ package wrapper
 import (
 	"os"
 	"syscall"
+
+	"github.com/sockerhpc/socker/internal/exitcode"
 )
 
 // ScrubEnvironment re-executes socker with an empty environment unless the
@@ -18,7 +20,7 @@ func ScrubEnvironment() {
 		return
 	}
 	err := syscall.Exec("/proc/self/exe", os.Args, []string{})
-	os.Exit(say(ExitConfig, "re-executing with an empty environment: "+err.Error()))
+	os.Exit(say(exitcode.Config, "re-executing with an empty environment: "+err.Error()))
 }
 
 // clean reports whether env holds nothing but what the Go runtime's setuid

@@ -7,10 +7,10 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 
+	"github.com/sockerhpc/socker/docs"
+	"github.com/sockerhpc/socker/internal/exitcode"
 	"github.com/sockerhpc/socker/security"
 )
-
-const explainUsage = "usage: socker explain [run options] IMAGE [--] COMMAND [ARG...]"
 
 // explainOutput is what `socker explain` prints: the exact body `socker run`
 // would send to ContainerCreate, plus the decision it came from.
@@ -26,7 +26,7 @@ type explainOutput struct {
 // as JSON, and starts nothing. A refusal is printed (and audited) exactly as
 // run would.
 func explain(unsafeArgs []string) int {
-	l, cli, done, f := prepare(unsafeArgs, explainUsage, false)
+	l, cli, done, f := prepare(unsafeArgs, docs.ExplainUsage, false)
 	if f != nil {
 		return l.finish(f)
 	}
@@ -39,10 +39,10 @@ func explain(unsafeArgs []string) int {
 	cfg, host := Spec(l.dec, l.image, self())
 	out, err := json.MarshalIndent(explainOutput{cfg, host, l.dec.Image, l.dec.Task.Parent}, "", "  ")
 	if err != nil {
-		return l.finish(failed(ExitSoftware, "internal", "encoding the spec: "+err.Error()))
+		return l.finish(failed(exitcode.Software, "internal", "encoding the spec: "+err.Error()))
 	}
 	if err := l.audit.Write(l.record("explain")); err != nil {
-		return say(ExitConfig, err.Error())
+		return say(exitcode.Config, err.Error())
 	}
 	fmt.Println(string(out))
 	return 0
@@ -53,11 +53,11 @@ func explain(unsafeArgs []string) int {
 func images(unsafeArgs []string) int {
 	l, f := begin()
 	if f == nil && len(unsafeArgs) != 0 {
-		f = denied(ExitUsage, "usage", "socker images takes no arguments")
+		f = denied(exitcode.Usage, "usage", "socker images takes no arguments")
 	}
 	if f == nil {
 		if dn := security.DecideCaller(l.policy(), l.caller); dn != nil {
-			f = denied(ExitDenied, dn.Reason, dn.Msg)
+			f = denied(exitcode.Denied, dn.Reason, dn.Msg)
 		}
 	}
 	if f != nil {

@@ -16,6 +16,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sockerhpc/socker/cgroup"
+	"github.com/sockerhpc/socker/internal/build"
+	"github.com/sockerhpc/socker/internal/exitcode"
 	"github.com/sockerhpc/socker/security"
 )
 
@@ -32,10 +34,10 @@ func gc(unsafeArgs []string) int {
 	// The binary is setuid: the effective uid is 0 for every caller, the
 	// real uid says who called.
 	if f == nil && l.caller.UID != 0 {
-		f = denied(ExitDenied, "gc-not-root", "socker gc removes other users' containers, so only root may run it (socker-gc.timer does, every minute)")
+		f = denied(exitcode.Denied, "gc-not-root", "socker gc removes other users' containers, so only root may run it (socker-gc.timer does, every minute)")
 	}
 	if f == nil && len(unsafeArgs) != 0 {
-		f = denied(ExitUsage, "usage", "socker gc takes no arguments")
+		f = denied(exitcode.Usage, "usage", "socker gc takes no arguments")
 	}
 	if f != nil {
 		return l.finish(f)
@@ -44,11 +46,11 @@ func gc(unsafeArgs []string) int {
 
 	mode, err := cgroup.HostMode()
 	if err != nil {
-		return l.finish(failed(ExitUnavailable, "cgroup-unavailable", err.Error()))
+		return l.finish(failed(exitcode.Unavailable, "cgroup-unavailable", err.Error()))
 	}
 	removed, code := l.gcContainers(mode)
-	// ExitConfig: an audit record could not be written; remove nothing more.
-	if mode == cgroup.V1 && code != ExitConfig {
+	// exitcode.Config: an audit record could not be written; remove nothing more.
+	if mode == cgroup.V1 && code != exitcode.Config {
 		n, cgCode := l.gcCgroups()
 		removed += n
 		if code == 0 {
@@ -56,11 +58,11 @@ func gc(unsafeArgs []string) int {
 		}
 	}
 	// The staging directories (and their mounts) of wrappers that are gone.
-	if code != ExitConfig {
+	if code != exitcode.Config {
 		n, err := gcStaging(hostProbe{})
 		removed += n
 		if err != nil {
-			c := l.finish(failed(ExitUnavailable, "staging-remove", "removing a staging directory under "+stagingRoot+": "+err.Error()))
+			c := l.finish(failed(exitcode.Unavailable, "staging-remove", "removing a staging directory under "+stagingRoot+": "+err.Error()))
 			if code == 0 {
 				code = c
 			}
@@ -76,19 +78,19 @@ func gc(unsafeArgs []string) int {
 func (l *launch) gcContainers(mode cgroup.Mode) (int, int) {
 	pool, err := dialPool(2) // as root, who keeps root
 	if err != nil {
-		return 0, l.finish(failed(ExitUnavailable, "docker-unavailable", err.Error()))
+		return 0, l.finish(failed(exitcode.Unavailable, "docker-unavailable", err.Error()))
 	}
 	defer pool.close()
 	cli, err := newClient(pool)
 	if err != nil {
-		return 0, l.finish(failed(ExitUnavailable, "docker-unavailable", "creating Docker client: "+err.Error()))
+		return 0, l.finish(failed(exitcode.Unavailable, "docker-unavailable", "creating Docker client: "+err.Error()))
 	}
 	defer cli.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), gcTimeout)
 	defer cancel()
 	list, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelUID))})
 	if err != nil {
-		return 0, l.finish(failed(ExitUnavailable, "docker-unavailable", "listing socker's containers: "+err.Error()))
+		return 0, l.finish(failed(exitcode.Unavailable, "docker-unavailable", "listing socker's containers: "+err.Error()))
 	}
 	host := hostProbe{root: cgroup.Root, mode: mode}
 	ownNS, _ := os.Readlink("/proc/self/ns/pid")
@@ -103,7 +105,7 @@ func (l *launch) gcContainers(mode cgroup.Mode) (int, int) {
 			continue // its wrapper (or another gc) was faster
 		}
 		if err != nil {
-			code = l.finish(failed(ExitUnavailable, "docker-remove", "removing orphaned container "+c.ID+": "+err.Error()))
+			code = l.finish(failed(exitcode.Unavailable, "docker-remove", "removing orphaned container "+c.ID+": "+err.Error()))
 			continue
 		}
 		r := l.gcRecord(reason, fmt.Sprintf("removed container %s: %s", short(c.ID), detail))
@@ -111,7 +113,7 @@ func (l *launch) gcContainers(mode cgroup.Mode) (int, int) {
 		r.UID, r.GID, r.User = labelID(c.Labels[LabelUID]), labelID(c.Labels[LabelGID]), c.Labels[LabelUser]
 		r.Image, r.Cgroup, r.MesosContainerID = c.Labels[LabelImage], c.Labels[LabelCgroup], c.Labels[LabelMesosID]
 		if err := l.audit.Write(r); err != nil {
-			return removed, say(ExitConfig, err.Error())
+			return removed, say(exitcode.Config, err.Error())
 		}
 		fmt.Printf("socker gc: %s (%s, user %s)\n", r.Message, reason, r.User)
 		removed++
@@ -125,11 +127,11 @@ func (l *launch) gcContainers(mode cgroup.Mode) (int, int) {
 func (l *launch) gcCgroups() (int, int) {
 	h, err := cgroup.V1Hierarchies(cgroup.Root)
 	if err != nil {
-		return 0, l.finish(failed(ExitUnavailable, "cgroup-unavailable", err.Error()))
+		return 0, l.finish(failed(exitcode.Unavailable, "cgroup-unavailable", err.Error()))
 	}
 	left, err := cgroup.Leftovers(h)
 	if err != nil {
-		return 0, l.finish(failed(ExitUnavailable, "cgroup-unavailable", err.Error()))
+		return 0, l.finish(failed(exitcode.Unavailable, "cgroup-unavailable", err.Error()))
 	}
 	removed := 0
 	for _, lo := range left {
@@ -152,7 +154,7 @@ func (l *launch) gcCgroups() (int, int) {
 		r.Cgroup = lo.Path
 		r.MesosContainerID = lo.Path[strings.LastIndexByte(lo.Path, '/')+1:]
 		if err := l.audit.Write(r); err != nil {
-			return removed, say(ExitConfig, err.Error())
+			return removed, say(exitcode.Config, err.Error())
 		}
 		fmt.Printf("socker gc: %s\n", r.Message)
 		removed++
@@ -170,7 +172,7 @@ func (l *launch) gcRecord(reason, msg string) security.Record {
 		User:       "root",
 		Host:       l.host,
 		PID:        os.Getpid(),
-		Version:    Version,
+		Version:    build.Version,
 		ConfigHash: l.cfg.Hash,
 	}
 }

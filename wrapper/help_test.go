@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sockerhpc/socker/docs"
+	"github.com/sockerhpc/socker/internal/build"
+	"github.com/sockerhpc/socker/internal/exitcode"
 	"github.com/sockerhpc/socker/internal/manual"
 	"github.com/sockerhpc/socker/security"
 )
@@ -70,7 +73,7 @@ func terms(s manual.Section) []string {
 
 // socker(8) documents every command Main runs, and no other.
 func TestManual_DocumentsEveryCommand(t *testing.T) {
-	p := Manual()
+	p := docs.Socker(build.ConfigPath)
 	cmds := mainCommands(t)
 	slices.Sort(cmds)
 	if got := terms(section(t, p, "COMMANDS")); !slices.Equal(slices.Sorted(slices.Values(got)), cmds) {
@@ -87,7 +90,7 @@ func TestManual_DocumentsEveryCommand(t *testing.T) {
 	if !slices.Equal(slices.Sorted(slices.Values(synopsis)), cmds) {
 		t.Errorf("SYNOPSIS shows %v; Main runs %v", synopsis, cmds)
 	}
-	for _, u := range []string{runUsage, explainUsage} {
+	for _, u := range []string{docs.RunUsage, docs.ExplainUsage} {
 		if !slices.Contains(p.Synopsis, strings.TrimPrefix(u, "usage: ")) {
 			t.Errorf("SYNOPSIS lacks %q", u)
 		}
@@ -99,12 +102,12 @@ func TestManual_DocumentsEveryCommand(t *testing.T) {
 }
 
 func TestManual_ExitStatusAndFiles(t *testing.T) {
-	p := Manual()
-	want := []string{fmt.Sprint(ExitUsage), fmt.Sprint(ExitUnavailable), fmt.Sprint(ExitSoftware), fmt.Sprint(ExitDenied), fmt.Sprint(ExitConfig)}
+	p := docs.Socker(build.ConfigPath)
+	want := []string{fmt.Sprint(exitcode.Usage), fmt.Sprint(exitcode.Unavailable), fmt.Sprint(exitcode.Software), fmt.Sprint(exitcode.Denied), fmt.Sprint(exitcode.Config)}
 	if got := terms(section(t, p, "EXIT STATUS")); !slices.Equal(got, want) {
 		t.Errorf("EXIT STATUS documents %v, want %v", got, want)
 	}
-	if got, want := terms(section(t, p, "FILES")), []string{ConfigPath, security.DefaultConfig().Audit.Path}; !slices.Equal(got, want) {
+	if got, want := terms(section(t, p, "FILES")), []string{build.ConfigPath, security.DefaultConfig().Audit.Path}; !slices.Equal(got, want) {
 		t.Errorf("FILES documents %v, want %v", got, want)
 	}
 	for _, title := range []string{"DESCRIPTION", "ENVIRONMENT", "SECURITY", "SEE ALSO"} {
@@ -112,18 +115,18 @@ func TestManual_ExitStatusAndFiles(t *testing.T) {
 	}
 }
 
-// socker.toml(5) documents every key of security.ConfigKeys, in order.
+// socker.toml(5) documents every key of docs.ConfigKeys, in order.
 func TestConfigManual_DocumentsEveryKey(t *testing.T) {
 	var want []string
-	for _, k := range security.ConfigKeys {
+	for _, k := range docs.ConfigKeys {
 		want = append(want, k.Key)
 	}
-	p := ConfigManual()
+	p := docs.SockerConfig(build.ConfigPath)
 	if got := terms(section(t, p, "KEYS")); !slices.Equal(got, want) {
 		t.Errorf("KEYS documents %v, want %v", got, want)
 	}
-	if !slices.Equal(p.Synopsis, []string{ConfigPath}) {
-		t.Errorf("SYNOPSIS %v, want the compiled-in path %s", p.Synopsis, ConfigPath)
+	if !slices.Equal(p.Synopsis, []string{build.ConfigPath}) {
+		t.Errorf("SYNOPSIS %v, want the compiled-in path %s", p.Synopsis, build.ConfigPath)
 	}
 }
 
@@ -155,8 +158,8 @@ func TestHelp(t *testing.T) {
 		args []string
 		page manual.Page
 	}{
-		{nil, Manual()},
-		{[]string{"config"}, ConfigManual()},
+		{nil, docs.Socker(build.ConfigPath)},
+		{[]string{"config"}, docs.SockerConfig(build.ConfigPath)},
 	} {
 		var code int
 		out := capture(t, &os.Stdout, func() { code = help(tt.args) })
@@ -173,8 +176,8 @@ func TestHelp(t *testing.T) {
 		var code int
 		var out string
 		msg := capture(t, &os.Stderr, func() { out = capture(t, &os.Stdout, func() { code = help(args) }) })
-		if code != ExitUsage || out != "" || !strings.HasPrefix(msg, "socker: ") {
-			t.Errorf("help %q: exit %d, stdout %q, stderr %q; want %d, nothing, a socker: line", args, code, out, msg, ExitUsage)
+		if code != exitcode.Usage || out != "" || !strings.HasPrefix(msg, "socker: ") {
+			t.Errorf("help %q: exit %d, stdout %q, stderr %q; want %d, nothing, a socker: line", args, code, out, msg, exitcode.Usage)
 		}
 	}
 }

@@ -7,27 +7,10 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/sockerhpc/socker/internal/manual"
+	"github.com/sockerhpc/socker/docs"
+	"github.com/sockerhpc/socker/internal/build"
+	"github.com/sockerhpc/socker/internal/exitcode"
 	"github.com/sockerhpc/socker/security"
-)
-
-// Set at build time only (go build -ldflags "-X ..."; see the Makefile). No
-// flag or environment variable can change them.
-var (
-	// ConfigPath is the site policy file.
-	ConfigPath = "/etc/socker/socker.toml"
-	// Version is the socker version, recorded in every audit line.
-	Version = "dev"
-)
-
-// Exit codes of socker's own failures (sysexits.h). Otherwise socker exits
-// with the container's status.
-const (
-	ExitUsage       = 64 // malformed command line
-	ExitUnavailable = 69 // Docker, the image or cgroups unavailable
-	ExitSoftware    = 70 // internal error
-	ExitDenied      = 77 // refused by policy
-	ExitConfig      = 78 // configuration or installation problem
 )
 
 // Main runs socker with the given argv and returns the exit status. It is
@@ -39,7 +22,7 @@ func Main(argv []string) int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, stopSignals...)
 	if err := security.Harden(); err != nil {
-		return say(ExitConfig, err.Error())
+		return say(exitcode.Config, err.Error())
 	}
 	if len(argv) < 2 || argv[1] != "run" {
 		go func() {
@@ -48,7 +31,7 @@ func Main(argv []string) int {
 		}()
 	}
 	if len(argv) < 2 {
-		return say(ExitUsage, "no command given (try: socker help)")
+		return say(exitcode.Usage, "no command given (try: socker help)")
 	}
 	switch argv[1] {
 	case "run":
@@ -62,12 +45,12 @@ func Main(argv []string) int {
 	case "doctor":
 		return doctor(argv[2:])
 	case "version", "--version":
-		fmt.Println("socker", Version)
+		fmt.Println("socker", build.Version)
 		return 0
 	case "help", "--help", "-h":
 		return help(argv[2:])
 	}
-	return say(ExitUsage, fmt.Sprintf("unknown command %q (try: socker help)", argv[1]))
+	return say(exitcode.Usage, fmt.Sprintf("unknown command %q (try: socker help)", argv[1]))
 }
 
 // say prints one "socker: ..." line on stderr and returns code.
@@ -91,105 +74,11 @@ func oneLine(s string) string {
 func help(unsafeArgs []string) int {
 	switch {
 	case len(unsafeArgs) == 0:
-		fmt.Print(Manual().Text())
+		fmt.Print(docs.Socker(build.ConfigPath).Text())
 	case len(unsafeArgs) == 1 && unsafeArgs[0] == "config":
-		fmt.Print(ConfigManual().Text())
+		fmt.Print(docs.SockerConfig(build.ConfigPath).Text())
 	default:
-		return say(ExitUsage, "socker help takes no argument but config")
+		return say(exitcode.Usage, "socker help takes no argument but config")
 	}
 	return 0
-}
-
-// synopsis is a usage line (runUsage, explainUsage) as a synopsis line.
-func synopsis(usageLine string) string { return strings.TrimPrefix(usageLine, "usage: ") }
-
-// Manual is socker(8), the one description of socker's commands: `socker
-// help` prints its text rendering and internal/mangen writes its roff.
-func Manual() manual.Page {
-	defaults := security.DefaultConfig()
-	return manual.Page{
-		Name:    "socker",
-		Section: "8",
-		Summary: "run a Docker container as yourself, inside your Mesos task's cgroup",
-		Synopsis: []string{
-			synopsis(runUsage),
-			synopsis(explainUsage),
-			"socker images",
-			"socker doctor",
-			"socker gc",
-			"socker version",
-			"socker help [config]",
-		},
-		Sections: []manual.Section{
-			{Title: "DESCRIPTION", Blocks: []manual.Block{
-				manual.P("socker runs a Docker container for the user who calls it, as that user: with the caller's real uid, gid and supplementary groups, taken from the kernel, no capabilities, `no_new_privs` and Docker's default seccomp profile. It creates the container beneath the cgroup Mesos gave the caller's task (read from `/proc/self/cgroup`, never from an argument), so Mesos' limits and accounting hold, and checks after the start that it landed there. It does so only after the site's policy, the root-owned file described in `socker.toml`(5), allows the caller, the image and the mounts; it never pulls an image."),
-				manual.P("socker keeps standard input, output and error attached, stops the container when it gets SIGTERM, SIGINT or SIGHUP (as when Mesos kills the task), exits with the container's status, and always removes the container. Every decision is audited: each refusal, start and exit is one JSON line in the audit log, and socker starts nothing it could not audit."),
-				manual.P("socker must run inside a Mesos task cgroup: as (part of) the command of a Mesos task on an agent with `--switch_user` and the `cgroups/cpu,cgroups/mem` isolators, and without the `linux/nnp` isolator, which disables setuid binaries. Docker must use the `cgroupfs` cgroup driver."),
-			}},
-			{Title: "COMMANDS", Blocks: []manual.Block{manual.List(
-				manual.Item{Term: "run", Text: "Run COMMAND with its arguments in a new container of IMAGE, as you, and exit with its status. IMAGE must be allowed by the policy (see `socker images`) and present on this node. Options come before IMAGE; everything after IMAGE (after an optional `--`) is the command, passed as is, never interpreted; anything else before IMAGE that starts with `-` is an error. The image's `ENTRYPOINT`, `USER` and `WORKDIR` are not used. Each option takes its value as the next argument or after `=`.",
-					Items: []manual.Item{
-						{Term: "--mount SRC:DST[:ro]", Text: "Bind the host path SRC at DST in the container; `:ro` makes it read-only. SRC must be absolute, without `..` or any symlink, under a prefix the policy allows (`mounts.allow`), readable by you, and writable by you unless `:ro`. Targets may not nest, nor meet Docker's own /etc/hosts, /etc/hostname, /etc/resolv.conf. Repeatable."},
-						{Term: "--workdir DIR", Text: "The working directory in the container. By default, your current directory mapped into the container when it is inside one of your `--mount` sources, else `/`. Inside a mount it must already exist."},
-						{Term: "--env NAME=VALUE", Text: "Set a variable in the container. Repeatable. `PATH`, `HOME`, `USER` and `LOGNAME` are set by socker from your identity and cannot be given."},
-					}},
-				manual.Item{Term: "explain", Text: "Print, as JSON, the exact container spec `socker run` would send to Docker with the same arguments, or why it would refuse. It makes the same checks as run, as the same users, and starts nothing; the explanation or refusal is audited."},
-				manual.Item{Term: "images", Text: "List the images the policy lets you run, and whether each is present on this node."},
-				manual.Item{Term: "doctor", Text: "Check the installation as you see it (setuid, the binary, the config, the audit log, your identity, the cgroups, Docker) and print one line per check: `ok`, or `FAIL` with the fix. Starts nothing."},
-				manual.Item{Term: "gc", Text: "(root only) Remove the containers socker started whose wrapper process or Mesos task is gone, and the empty task cgroups Docker leaves behind in hierarchies Mesos does not manage. Audits each removal; idempotent. `socker-gc.timer` runs it every minute. Takes no arguments."},
-				manual.Item{Term: "version", Text: "Print socker's version."},
-				manual.Item{Term: "help [config]", Text: "Print this manual; `socker help config` prints the manual of the config file, `socker.toml`(5)."},
-			)}},
-			{Title: "EXIT STATUS", Blocks: []manual.Block{
-				manual.P("When the container ran, socker exits with its status: 128+N if it was killed by signal N (137 for SIGKILL, e.g. the task's memory limit). A signal that stops socker before the container started also gives 128+N. socker's own failures print exactly one line on standard error, which starts with `socker:` and says what was refused and why, and exit with:"),
-				manual.List(
-					manual.Item{Term: fmt.Sprint(ExitUsage), Text: "Usage error: unknown command or option, missing image or command."},
-					manual.Item{Term: fmt.Sprint(ExitUnavailable), Text: "Docker, the image or the cgroups unavailable: the daemon is down, the image is not on this node, the container did not land in the task cgroup."},
-					manual.Item{Term: fmt.Sprint(ExitSoftware), Text: "Internal error."},
-					manual.Item{Term: fmt.Sprint(ExitDenied), Text: "Refused by policy: root or a denied group, an image or mount not allowed, not inside a Mesos task cgroup (or inside one a user could have made). The message names the config key the site admin would change."},
-					manual.Item{Term: fmt.Sprint(ExitConfig), Text: "Configuration or installation problem: the config unreadable, invalid or not root-owned, setuid not in effect, the audit log unwritable. `socker doctor` says which and how to fix it."},
-				),
-			}},
-			{Title: "FILES", Blocks: []manual.Block{manual.List(
-				manual.Item{Term: ConfigPath, Text: "The site policy, `socker.toml`(5). Its path is compiled into socker; nothing at run time can change it."},
-				manual.Item{Term: defaults.Audit.Path, Text: "The audit log by default (`audit.path`): one JSON object per line, readable by root only."},
-			)}},
-			{Title: "ENVIRONMENT", Blocks: []manual.Block{
-				manual.P("socker discards its whole environment: the first thing it does is to re-execute itself with none, so no variable (`LD_*`, `GODEBUG`, `DOCKER_HOST`, `HTTP_PROXY`, `TZ`, ...) can influence it. The container gets only the variables given with `--env`, plus `PATH`, `HOME`, `USER` and `LOGNAME`, which socker sets from your identity."),
-			}},
-			{Title: "SECURITY", Blocks: []manual.Block{
-				manual.P("socker is setuid root: the packages install it owned by root, group socker, mode 4750, so that only root and the members of group socker can run it. It uses root only to read its config, open its audit log and connect to Docker, and gives it up for good before it looks at any path you name. It refuses to run if its binary, its config or the audit log's directory could be changed by anyone but root. The container is built from fixed values: no argument becomes a Docker option, and every container runs with no capabilities, `no-new-privileges`, `Privileged=false`, a private IPC namespace, the caller's uid, gid and groups, in the task's cgroup."),
-			}},
-			{Title: "SEE ALSO", Blocks: []manual.Block{manual.P("`mrun`(1), `socker.toml`(5)")}},
-		},
-	}
-}
-
-// ConfigManual is socker.toml(5): `socker help config` prints its text
-// rendering and internal/mangen writes its roff. Its content is package
-// security's ConfigIntro, ConfigKeys and ConfigExample.
-func ConfigManual() manual.Page {
-	var intro []manual.Block
-	for _, p := range security.ConfigIntro {
-		intro = append(intro, manual.P(p))
-	}
-	var keys []manual.Item
-	for _, k := range security.ConfigKeys {
-		keys = append(keys, manual.Item{Term: k.Key + " = " + k.Default, Text: k.Meaning})
-	}
-	return manual.Page{
-		Name:     "socker.toml",
-		Section:  "5",
-		Summary:  "the site policy of socker",
-		Synopsis: []string{ConfigPath},
-		Sections: []manual.Section{
-			{Title: "DESCRIPTION", Blocks: intro},
-			{Title: "KEYS", Blocks: []manual.Block{
-				manual.P("Each key is shown with its default, as TOML; `users.min_uid = 1000` means `min_uid = 1000` in section `[users]`."),
-				manual.List(keys...),
-			}},
-			{Title: "EXAMPLE", Blocks: []manual.Block{manual.Code(strings.Split(security.ConfigExample, "\n")...)}},
-			{Title: "SEE ALSO", Blocks: []manual.Block{manual.P("`socker`(8), `mrun`(1)")}},
-		},
-	}
 }

@@ -19,6 +19,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sockerhpc/socker/cgroup"
+	"github.com/sockerhpc/socker/docs"
+	"github.com/sockerhpc/socker/internal/build"
+	"github.com/sockerhpc/socker/internal/exitcode"
 	"github.com/sockerhpc/socker/security"
 )
 
@@ -71,7 +74,7 @@ func (l *launch) record(event string) security.Record {
 		Image:       l.req.Image,
 		ImageID:     l.image,
 		Command:     l.req.Command,
-		Version:     Version,
+		Version:     build.Version,
 		ContainerID: l.cid,
 	}
 	if l.dec.Image != "" {
@@ -123,31 +126,31 @@ func begin() (*launch, *failure) {
 	l := &launch{start: time.Now()}
 	caller, setuid, err := security.KernelCaller()
 	if err != nil {
-		return l, failed(ExitConfig, "identity", err.Error())
+		return l, failed(exitcode.Config, "identity", err.Error())
 	}
 	l.caller = caller
 	if !setuid {
-		return l, failed(ExitConfig, "not-setuid", security.SetuidProblem("/proc/self/exe"))
+		return l, failed(exitcode.Config, "not-setuid", security.SetuidProblem("/proc/self/exe"))
 	}
 	if err := security.CheckBinary("/proc/self/exe"); err != nil {
-		return l, failed(ExitConfig, "install", err.Error())
+		return l, failed(exitcode.Config, "install", err.Error())
 	}
 	l.host, _ = os.Hostname()
-	if l.cfg, err = security.LoadConfig(ConfigPath); err != nil {
-		return l, failed(ExitConfig, "config", err.Error())
+	if l.cfg, err = security.LoadConfig(build.ConfigPath); err != nil {
+		return l, failed(exitcode.Config, "config", err.Error())
 	}
 	if l.audit, err = security.OpenAudit(l.cfg.Audit.Path); err != nil {
-		return l, failed(ExitConfig, "audit", err.Error())
+		return l, failed(exitcode.Config, "audit", err.Error())
 	}
 	l.caller.LookupPasswd("/etc/passwd")
 	if l.denyGroups, err = security.GroupIDs("/etc/group", l.cfg.Users.DenyGroups); err != nil {
-		return l, failed(ExitConfig, "config", err.Error())
+		return l, failed(exitcode.Config, "config", err.Error())
 	}
 	return l, nil
 }
 
 func (l *launch) policy() security.Policy {
-	return security.Policy{Config: l.cfg, DenyGroups: l.denyGroups, ConfigPath: ConfigPath}
+	return security.Policy{Config: l.cfg, DenyGroups: l.denyGroups, ConfigPath: build.ConfigPath}
 }
 
 // decide parses the arguments of run or explain and applies the pure policy
@@ -155,7 +158,7 @@ func (l *launch) policy() security.Policy {
 func (l *launch) decide(unsafeArgs []string, usageLine string) *failure {
 	var err error
 	if l.req, err = ParseRun(unsafeArgs); err != nil {
-		return denied(ExitUsage, "usage", err.Error()+" ("+usageLine+")")
+		return denied(exitcode.Usage, "usage", err.Error()+" ("+usageLine+")")
 	}
 	// getcwd(2), not $PWD: the default working directory in the container.
 	if cwd, err := unix.Getwd(); err == nil {
@@ -163,24 +166,24 @@ func (l *launch) decide(unsafeArgs []string, usageLine string) *failure {
 	}
 	mode, err := cgroup.HostMode()
 	if err != nil {
-		return failed(ExitUnavailable, "cgroup-unavailable", err.Error())
+		return failed(exitcode.Unavailable, "cgroup-unavailable", err.Error())
 	}
 	procCgroup, err := cgroup.ReadProc("self")
 	if err != nil {
-		return failed(ExitUnavailable, "cgroup-unavailable", err.Error())
+		return failed(exitcode.Unavailable, "cgroup-unavailable", err.Error())
 	}
 	task, cgErr := cgroup.Parse(procCgroup, mode)
 	if cgErr == nil {
 		if task.Delegated, err = cgroup.Delegated(cgroup.Root, task, l.caller.UID); err != nil {
-			return failed(ExitUnavailable, "cgroup-unavailable", err.Error())
+			return failed(exitcode.Unavailable, "cgroup-unavailable", err.Error())
 		}
 	}
 	d, denial := security.Decide(l.policy(), l.caller, task, l.req)
 	if denial != nil {
 		if denial.Reason == "not-in-mesos-cgroup" && cgErr != nil && !errors.Is(cgErr, cgroup.ErrNotMesos) {
-			return denied(ExitDenied, "cgroup-invalid", "refusing to run: "+cgErr.Error())
+			return denied(exitcode.Denied, "cgroup-invalid", "refusing to run: "+cgErr.Error())
 		}
-		return denied(ExitDenied, denial.Reason, denial.Msg)
+		return denied(exitcode.Denied, denial.Reason, denial.Msg)
 	}
 	l.dec = d
 	return nil
@@ -192,7 +195,7 @@ func (l *launch) decide(unsafeArgs []string, usageLine string) *failure {
 func (l *launch) connect() (*client.Client, func(), *failure) {
 	pool, err := dialPool(connBudget)
 	if err != nil {
-		return nil, nil, failed(ExitUnavailable, "docker-unavailable", err.Error())
+		return nil, nil, failed(exitcode.Unavailable, "docker-unavailable", err.Error())
 	}
 	// Still root: pin each user mount source as the caller and stage a
 	// clone of the pinned object for Docker to bind (see pinAndStage).
@@ -202,13 +205,13 @@ func (l *launch) connect() (*client.Client, func(), *failure) {
 	}
 	if err := security.DropPrivileges(l.caller); err != nil {
 		pool.close()
-		return nil, nil, failed(ExitConfig, "privilege-drop", err.Error())
+		return nil, nil, failed(exitcode.Config, "privilege-drop", err.Error())
 	}
 	// As the caller from here on.
 	cli, err := newClient(pool)
 	if err != nil {
 		pool.close()
-		return nil, nil, failed(ExitUnavailable, "docker-unavailable", "creating Docker client: "+err.Error())
+		return nil, nil, failed(exitcode.Unavailable, "docker-unavailable", "creating Docker client: "+err.Error())
 	}
 	return cli, func() { cli.Close(); pool.close() }, nil
 }
@@ -218,13 +221,13 @@ func (l *launch) connect() (*client.Client, func(), *failure) {
 func (l *launch) inspectImage(ctx context.Context, cli *client.Client, ref string) (string, *failure) {
 	img, err := cli.ImageInspect(ctx, ref)
 	if errdefs.IsNotFound(err) {
-		return "", failed(ExitUnavailable, "image-missing", fmt.Sprintf("image %q is allowed but not present on this node (socker never pulls; ask the site admin to load it)", ref))
+		return "", failed(exitcode.Unavailable, "image-missing", fmt.Sprintf("image %q is allowed but not present on this node (socker never pulls; ask the site admin to load it)", ref))
 	}
 	if err != nil {
-		return "", failed(ExitUnavailable, "docker-unavailable", "inspecting image: "+err.Error())
+		return "", failed(exitcode.Unavailable, "docker-unavailable", "inspecting image: "+err.Error())
 	}
 	if strings.HasPrefix(ref, "sha256:") && img.ID != ref {
-		return "", denied(ExitDenied, "image-not-allowed", fmt.Sprintf("image %q resolved to %s, not to the allowed ID", ref, img.ID))
+		return "", denied(exitcode.Denied, "image-not-allowed", fmt.Sprintf("image %q resolved to %s, not to the allowed ID", ref, img.ID))
 	}
 	return img.ID, nil
 }
@@ -247,7 +250,7 @@ func prepare(unsafeArgs []string, usageLine string, stage bool) (*launch, *clien
 
 // run is `socker run`; sigs receives stopSignals (see Main).
 func run(unsafeArgs []string, sigs chan os.Signal) int {
-	l, cli, done, f := prepare(unsafeArgs, runUsage, true)
+	l, cli, done, f := prepare(unsafeArgs, docs.RunUsage, true)
 	if f != nil {
 		return l.finish(f)
 	}
@@ -270,21 +273,21 @@ func (l *launch) runContainer(cli *client.Client, sigs chan os.Signal) int {
 	cfg, host := Spec(l.dec, l.image, self())
 	created, err := cli.ContainerCreate(ctx, cfg, host, nil, nil, "")
 	if err != nil {
-		return l.finish(failed(ExitUnavailable, "docker-create", "creating container: "+err.Error()))
+		return l.finish(failed(exitcode.Unavailable, "docker-create", "creating container: "+err.Error()))
 	}
 	l.cid = created.ID
 	defer l.remove(cli)
 
 	// Fail closed: nothing starts unless its record is on disk.
 	if err := l.audit.Write(l.record("start")); err != nil {
-		return say(ExitConfig, "refusing to start: "+err.Error())
+		return say(exitcode.Config, "refusing to start: "+err.Error())
 	}
 
 	// Unbounded: they last as long as the container runs.
 	waitC, errC := cli.ContainerWait(context.Background(), l.cid, container.WaitConditionNextExit)
 	att, err := cli.ContainerAttach(context.Background(), l.cid, container.AttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
 	if err != nil {
-		return l.finish(failed(ExitUnavailable, "docker-attach", "attaching to container: "+err.Error()))
+		return l.finish(failed(exitcode.Unavailable, "docker-attach", "attaching to container: "+err.Error()))
 	}
 	defer att.Close()
 	outDone := make(chan struct{})
@@ -303,22 +306,22 @@ func (l *launch) runContainer(cli *client.Client, sigs chan os.Signal) int {
 		return l.finish(failed(128+int(s), "signalled", "stopped by "+s.String()+" before the container started"))
 	}
 	if err := cli.ContainerStart(ctx, l.cid, container.StartOptions{}); err != nil {
-		return l.finish(failed(ExitUnavailable, "docker-start", "starting container: "+err.Error()))
+		return l.finish(failed(exitcode.Unavailable, "docker-start", "starting container: "+err.Error()))
 	}
 	initPID, verified, err := verifyPlacement(ctx, cli, l.cid, l.dec.Task)
 	var escaped *escapeError
 	switch {
 	case errors.As(err, &escaped):
 		cli.ContainerKill(context.Background(), l.cid, "KILL")
-		return l.finish(failed(ExitUnavailable, "cgroup-escape", "container is not inside the Mesos task cgroup, killed it: "+err.Error()))
+		return l.finish(failed(exitcode.Unavailable, "cgroup-escape", "container is not inside the Mesos task cgroup, killed it: "+err.Error()))
 	case err != nil:
 		cli.ContainerKill(context.Background(), l.cid, "KILL")
-		return l.finish(failed(ExitUnavailable, "cgroup-unverifiable", "could not check that the container is inside the Mesos task cgroup, killed it: "+err.Error()))
+		return l.finish(failed(exitcode.Unavailable, "cgroup-unverifiable", "could not check that the container is inside the Mesos task cgroup, killed it: "+err.Error()))
 	}
 
 	status, err := l.supervise(cli, initPID, waitC, errC, sigs)
 	if err != nil {
-		return l.finish(failed(ExitUnavailable, "docker-wait", "waiting for container: "+err.Error()))
+		return l.finish(failed(exitcode.Unavailable, "docker-wait", "waiting for container: "+err.Error()))
 	}
 	select {
 	case <-outDone:
@@ -542,7 +545,7 @@ func pending(sigs chan os.Signal) (syscall.Signal, bool) {
 func (l *launch) pinAndStage() *failure {
 	pins, dn := security.PinSources(l.caller, l.dec)
 	if dn != nil {
-		return denied(ExitDenied, dn.Reason, dn.Msg)
+		return denied(exitcode.Denied, dn.Reason, dn.Msg)
 	}
 	defer security.ClosePinned(pins)
 	if len(pins) == 0 || !l.stage {
@@ -550,7 +553,7 @@ func (l *launch) pinAndStage() *failure {
 	}
 	s, paths, err := stage(self(), pins, l.dec.Mounts)
 	if err != nil {
-		return failed(ExitUnavailable, "mount-staging", err.Error())
+		return failed(exitcode.Unavailable, "mount-staging", err.Error())
 	}
 	unix.Close(s.dirfd)
 	l.callerMounts = l.dec.Mounts

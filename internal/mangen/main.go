@@ -1,8 +1,8 @@
 // Command mangen writes socker's manual pages, socker(8), mrun(1) and
 // socker.toml(5), from the very values the programs' help output is printed
-// from (wrapper.Manual for `socker help`, wrapper.ConfigManual for `socker
+// from (docs.Socker for `socker help`, docs.SockerConfig for `socker
 // help config`, sched.Manual for `mrun --help`), and the table of config
-// keys in docs/admin.md from security.ConfigKeys. There is no hand-kept copy
+// keys in docs/admin.md from docs.ConfigKeys. There is no hand-kept copy
 // of any of that text.
 //
 //	go run ./internal/mangen -out bin/man [-version V] [-date YYYY-MM-DD | -source-date-epoch SECONDS]
@@ -12,8 +12,8 @@
 // output is reproducible: the date comes from a flag (by default a constant,
 // never the clock) and the gzip streams carry no file name and no time.
 // `make man` runs it with socker's own -ldflags, so the pages name the
-// config path compiled into that build (wrapper.ConfigPath) and its version
-// (wrapper.Version, the default of -version).
+// config path compiled into that build (build.ConfigPath) and its version
+// (build.Version, the default of -version).
 //
 // -admin rewrites only the lines between the markers <!-- config-keys:begin
 // ... --> and <!-- config-keys:end --> of the file, in one write, and leaves
@@ -32,10 +32,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sockerhpc/socker/docs"
+	"github.com/sockerhpc/socker/internal/build"
 	"github.com/sockerhpc/socker/internal/manual"
 	"github.com/sockerhpc/socker/sched"
-	"github.com/sockerhpc/socker/security"
-	"github.com/sockerhpc/socker/wrapper"
 )
 
 // defaultDate is the pages' date unless a flag gives one: a constant, so
@@ -50,7 +50,7 @@ const (
 func main() {
 	out := flag.String("out", "", "write the man pages, gzipped, into `DIR`")
 	admin := flag.String("admin", "", "rewrite the generated config-key table of `FILE` (docs/admin.md)")
-	version := flag.String("version", wrapper.Version, "the `VERSION` the pages' footer names")
+	version := flag.String("version", build.Version, "the `VERSION` the pages' footer names")
 	date := flag.String("date", defaultDate, "the pages' `DATE`, YYYY-MM-DD")
 	epoch := flag.Int64("source-date-epoch", 0, "take the date from these `SECONDS` since 1970 (UTC) instead of -date")
 	flag.Parse()
@@ -91,9 +91,9 @@ type page struct {
 // pages returns the three pages with their header set.
 func pages(version, date string) []page {
 	ps := []page{
-		{"socker.8", wrapper.Manual()},
+		{"socker.8", docs.Socker(build.ConfigPath)},
 		{"mrun.1", sched.Manual()},
-		{"socker.toml.5", wrapper.ConfigManual()},
+		{"socker.toml.5", docs.SockerConfig(build.ConfigPath)},
 	}
 	for i := range ps {
 		ps[i].page.Date = date
@@ -135,14 +135,14 @@ func gzipped(data []byte) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// adminTable is the Markdown table of security.ConfigKeys.
+// adminTable is the Markdown table of docs.ConfigKeys.
 func adminTable() string {
 	var b strings.Builder
 	b.WriteString("| key | default | meaning |\n|---|---|---|\n")
 	cell := func(s string) string {
 		return strings.ReplaceAll(strings.Join(strings.Fields(s), " "), "|", `\|`)
 	}
-	for _, k := range security.ConfigKeys {
+	for _, k := range docs.ConfigKeys {
 		fmt.Fprintf(&b, "| `%s` | `%s` | %s |\n", cell(k.Key), cell(k.Default), cell(k.Meaning))
 	}
 	return b.String()

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sockerhpc/socker/security"
+	"github.com/sockerhpc/socker/docs"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the pages as they are now")
@@ -123,10 +123,10 @@ func TestDefaultDate(t *testing.T) {
 func TestAdminTable(t *testing.T) {
 	table := adminTable()
 	lines := strings.Split(strings.TrimSuffix(table, "\n"), "\n")
-	if len(lines) != 2+len(security.ConfigKeys) {
-		t.Fatalf("table has %d lines, want a header, a rule and %d keys:\n%s", len(lines), len(security.ConfigKeys), table)
+	if len(lines) != 2+len(docs.ConfigKeys) {
+		t.Fatalf("table has %d lines, want a header, a rule and %d keys:\n%s", len(lines), len(docs.ConfigKeys), table)
 	}
-	for i, k := range security.ConfigKeys {
+	for i, k := range docs.ConfigKeys {
 		l := lines[2+i]
 		if !strings.HasPrefix(l, "| `"+k.Key+"` | `"+k.Default+"` | ") || !strings.HasSuffix(l, " |") {
 			t.Errorf("row %q does not document %s", l, k.Key)
@@ -202,6 +202,6 @@ func TestAdminGuide_ConfigKeysCurrent(t *testing.T) {
 		t.Fatalf("docs/admin.md: %v", err)
 	}
 	if want != string(data) {
-		t.Errorf("docs/admin.md's config-keys section is not what security.ConfigKeys gives: run `go run ./internal/mangen -admin docs/admin.md`")
+		t.Errorf("docs/admin.md's config-keys section is not what docs.ConfigKeys gives: run `go run ./internal/mangen -admin docs/admin.md`")
 	}
 }

@@ -10,7 +10,7 @@
 // wrapper.
 //
 // What does not belong here: the content of any page (each program keeps its
-// own: wrapper.Manual, wrapper.ConfigManual, sched.Manual), anything that
+// own, in package docs), anything that
 // writes files or compresses them (internal/mangen), and any dependency on
 // the flag package or on a program's packages.
 //

@@ -1,4 +1,4 @@
-package security
+package docs_test
 
 import (
 	"fmt"
@@ -7,11 +7,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sockerhpc/socker/docs"
+	"github.com/sockerhpc/socker/security"
 )
 
 // configKeys walks c's TOML tags (skipping `toml:"-"`) and returns each key,
 // "section.key", in field order, with c's value for it.
-func configKeys(t *testing.T, c Config) ([]string, map[string]reflect.Value) {
+func configKeys(t *testing.T, c security.Config) ([]string, map[string]reflect.Value) {
 	t.Helper()
 	var keys []string
 	values := map[string]reflect.Value{}
@@ -38,7 +41,7 @@ func configKeys(t *testing.T, c Config) ([]string, map[string]reflect.Value) {
 	return keys, values
 }
 
-// tomlValue formats a default as ConfigKeys states it: TOML syntax.
+// tomlValue formats a default as docs.ConfigKeys states it: TOML syntax.
 func tomlValue(t *testing.T, v reflect.Value) string {
 	t.Helper()
 	switch v.Kind() {
@@ -58,9 +61,9 @@ func tomlValue(t *testing.T, v reflect.Value) string {
 }
 
 func TestConfigKeys_DocumentEveryKeyOfConfig(t *testing.T) {
-	keys, _ := configKeys(t, DefaultConfig())
+	keys, _ := configKeys(t, security.DefaultConfig())
 	var documented []string
-	for _, k := range ConfigKeys {
+	for _, k := range docs.ConfigKeys {
 		documented = append(documented, k.Key)
 	}
 	for _, k := range keys {
@@ -79,14 +82,14 @@ func TestConfigKeys_DocumentEveryKeyOfConfig(t *testing.T) {
 }
 
 func TestConfigKeys_DefaultsAreDefaultConfigs(t *testing.T) {
-	_, values := configKeys(t, DefaultConfig())
-	for _, k := range ConfigKeys {
+	_, values := configKeys(t, security.DefaultConfig())
+	for _, k := range docs.ConfigKeys {
 		v, ok := values[k.Key]
 		if !ok {
 			continue // reported by TestConfigKeys_DocumentEveryKeyOfConfig
 		}
 		if want := tomlValue(t, v); k.Default != want {
-			t.Errorf("ConfigKeys %s: Default %s, but DefaultConfig() gives %s", k.Key, k.Default, want)
+			t.Errorf("ConfigKeys %s: Default %s, but security.DefaultConfig() gives %s", k.Key, k.Default, want)
 		}
 		if strings.TrimSpace(k.Meaning) == "" || strings.Count(k.Meaning, "`")%2 != 0 {
 			t.Errorf("ConfigKeys %s: Meaning is empty or has an unmatched backquote", k.Key)
@@ -97,10 +100,10 @@ func TestConfigKeys_DefaultsAreDefaultConfigs(t *testing.T) {
 // Each documented default, written in a file, is valid and leaves the
 // config as DefaultConfig: the Default column can be copied into a file.
 func TestConfigKeys_DefaultsParse(t *testing.T) {
-	keys, want := configKeys(t, DefaultConfig())
-	for _, k := range ConfigKeys {
+	keys, want := configKeys(t, security.DefaultConfig())
+	for _, k := range docs.ConfigKeys {
 		section, key, _ := strings.Cut(k.Key, ".")
-		cfg, err := ParseConfig([]byte(fmt.Sprintf("[%s]\n%s = %s\n", section, key, k.Default)))
+		cfg, err := security.ParseConfig([]byte(fmt.Sprintf("[%s]\n%s = %s\n", section, key, k.Default)))
 		if err != nil {
 			t.Errorf("%s = %s: %v", k.Key, k.Default, err)
 			continue
@@ -115,10 +118,10 @@ func TestConfigKeys_DefaultsParse(t *testing.T) {
 }
 
 func TestConfigExample_Parses(t *testing.T) {
-	if _, err := ParseConfig([]byte(ConfigExample)); err != nil {
+	if _, err := security.ParseConfig([]byte(docs.ConfigExample)); err != nil {
 		t.Fatalf("ConfigExample: %v", err)
 	}
-	for _, p := range ConfigIntro {
+	for _, p := range docs.ConfigIntro {
 		if strings.Count(p, "`")%2 != 0 {
 			t.Errorf("ConfigIntro paragraph has an unmatched backquote: %q", p)
 		}

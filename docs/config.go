@@ -1,4 +1,11 @@
-package security
+package docs
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/sockerhpc/socker/internal/manual"
+)
 
 // KeyDoc documents one key of the config file.
 type KeyDoc struct {
@@ -7,10 +14,11 @@ type KeyDoc struct {
 	Meaning string // prose; `backquoted` spans are literal
 }
 
-// ConfigKeys documents every key of Config, in the order of its fields. It
-// is the one source of `socker help config`, socker.toml(5) and the table in
-// docs/admin.md; a test fails when it misses a key, lists one Config does not
-// have, or states a default DefaultConfig does not give.
+// ConfigKeys documents every key of security.Config, in the order of its
+// fields. It is the one source of `socker help config`, socker.toml(5) and
+// the table in docs/admin.md; a test fails when it misses a key, lists one
+// Config does not have, or states a default security.DefaultConfig does not
+// give.
 var ConfigKeys = []KeyDoc{
 	{"images.allow", `[]`, "Images users may run. Each entry is normalized as Docker does (`ubuntu` = `docker.io/library/ubuntu:latest`) and a request must match an entry exactly; `name@sha256:<digest>` allows only that digest; a full image ID (`sha256:<64 hex>`) may be listed and is then the only way to name that image by ID (short IDs never match). The container is created from the image ID socker resolved, so re-tagging during a launch cannot swap the image. socker never pulls: an allowed image must already be on the node."},
 	{"mounts.allow", `[]`, "Host path prefixes users may bind. Compared by whole path components (`/scratch` allows `/scratch/u1`, not `/scratchy`). A source must exist, contain no symlink, be a directory or regular file readable by the caller, and writable by the caller when mounted read-write (checked as the caller), and is never `/proc`, `/sys`, `/dev`, the Docker socket, socker's config or audit directory, or a directory containing one of them. Mounts use the structured `Mounts` API with private propagation, non-recursive."},
@@ -32,7 +40,7 @@ var ConfigIntro = []string{
 }
 
 // ConfigExample is an example config, shown in socker.toml(5); a test
-// checks that ParseConfig accepts it.
+// checks that security.ParseConfig accepts it.
 const ConfigExample = `[images]
 # exact normalized references; "repo@sha256:..." pins a digest
 allow = ["socker-test/tiny:1"]
@@ -52,3 +60,45 @@ stop_grace_seconds = 10
 allow_delegated = false
 [audit]
 path = "/var/log/socker/audit.log"`
+
+// DefaultAuditPath is the audit log's path when the config names none, as
+// ConfigKeys states it.
+func DefaultAuditPath() string {
+	for _, k := range ConfigKeys {
+		if k.Key == "audit.path" {
+			p, _ := strconv.Unquote(k.Default)
+			return p
+		}
+	}
+	return ""
+}
+
+// SockerConfig is socker.toml(5): `socker help config` prints its text
+// rendering and internal/mangen writes its roff. Its content is ConfigIntro,
+// ConfigKeys and ConfigExample; configPath is the policy file compiled into
+// socker.
+func SockerConfig(configPath string) manual.Page {
+	var intro []manual.Block
+	for _, p := range ConfigIntro {
+		intro = append(intro, manual.P(p))
+	}
+	var keys []manual.Item
+	for _, k := range ConfigKeys {
+		keys = append(keys, manual.Item{Term: k.Key + " = " + k.Default, Text: k.Meaning})
+	}
+	return manual.Page{
+		Name:     "socker.toml",
+		Section:  "5",
+		Summary:  "the site policy of socker",
+		Synopsis: []string{configPath},
+		Sections: []manual.Section{
+			{Title: "DESCRIPTION", Blocks: intro},
+			{Title: "KEYS", Blocks: []manual.Block{
+				manual.P("Each key is shown with its default, as TOML; `users.min_uid = 1000` means `min_uid = 1000` in section `[users]`."),
+				manual.List(keys...),
+			}},
+			{Title: "EXAMPLE", Blocks: []manual.Block{manual.Code(strings.Split(ConfigExample, "\n")...)}},
+			{Title: "SEE ALSO", Blocks: []manual.Block{manual.P("`socker`(8), `mrun`(1)")}},
+		},
+	}
+}
