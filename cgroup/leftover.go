@@ -29,7 +29,11 @@ type Hierarchies struct {
 	Others  []string
 }
 
-var managedByMesos = []string{"memory", "cpu", "cpuacct", "freezer"}
+// MesosManagedV1 are the v1 hierarchies a Mesos agent with
+// --isolation=cgroups/cpu,cgroups/mem makes and destroys task cgroups in:
+// cpu, cpuacct and memory for the isolators, freezer for its launcher. The
+// local Mesos isolates the same ones.
+var MesosManagedV1 = []string{"memory", "cpu", "cpuacct", "freezer"}
 
 // V1Hierarchies lists the hierarchies under root. It fails if the memory or
 // the cpu hierarchy is missing: without them nobody can tell which task
@@ -48,7 +52,7 @@ func V1Hierarchies(root string) (Hierarchies, error) {
 		dir := root + "/" + e.Name()
 		ctrls := strings.Split(e.Name(), ",")
 		managed := false
-		for _, c := range managedByMesos {
+		for _, c := range MesosManagedV1 {
 			managed = managed || contains(ctrls, c)
 		}
 		if !managed {
