@@ -15,7 +15,7 @@ IMAGE   ?= socker-test/tiny:1
 LDFLAGS := -s -w -X github.com/sockerhpc/socker/internal/build.ConfigPath=$(CONFIG) -X github.com/sockerhpc/socker/internal/build.Version=$(VERSION)
 BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags '$(LDFLAGS)'
 
-.PHONY: help build man package test integration test-all check fmt vet deps-check fuzz install demo bench mpi-image clean
+.PHONY: help build man package test integration test-all check fmt vet shellcheck deps-check deps-list fuzz install demo bench mpi-image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -38,7 +38,7 @@ integration: ## root tests: real dockerd, setuid binary, users, cgroups (as root
 test-all: ## the README's test command (scripts/test.sh): set up this machine, then every tier (as root)
 	scripts/test.sh
 
-check: fmt vet deps-check test ## formatting, vet, dependency fences, unit tests
+check: fmt vet shellcheck deps-check test ## formatting, vet, shellcheck, dependency fences and list, unit tests
 
 fmt: ## fail if gofmt would change anything
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
@@ -47,8 +47,25 @@ vet: ## go vet, including the integration-tagged files
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
 
-deps-check: ## fences: the setuid binary links no scheduler, mesos-go, os/exec or test code; every env reader it links is reviewed
+# Every shell script in scripts/, packaging/ and .ci/ that git knows of
+# (tracked, or new and not ignored): *.sh, or a sh/bash/dash shebang.
+shellcheck: ## shellcheck every shell script in scripts/, packaging/, .ci/ (found by name and by shebang); fails if shellcheck is missing
+	@command -v shellcheck >/dev/null 2>&1 || { echo "shellcheck is not installed: apt-get install shellcheck (scripts/setup.sh installs it)" >&2; exit 1; }
+	@files=$$(git ls-files --cached --others --exclude-standard -- scripts packaging .ci | sort -u | while read -r f; do \
+		[ -f "$$f" ] || continue; \
+		case $$f in *.sh) echo "$$f"; continue ;; esac; \
+		head -n 1 "$$f" | grep -Eq '^#! *(/usr)?/bin/(env +)?(sh|bash|dash)([[:space:]]|$$)' && echo "$$f"; \
+	done); \
+	[ -n "$$files" ] || { echo "shellcheck: no shell scripts found" >&2; exit 1; }; \
+	echo shellcheck $$files; \
+	shellcheck $$files
+
+deps-check: ## fences: the setuid binary links no scheduler, mesos-go, os/exec or test code; every env reader it links is reviewed; it links exactly cmd/socker/deps.txt
 	$(GO) test -count=1 -run '^TestDeps_' ./cmd/socker
+
+deps-list: ## regenerate cmd/socker/deps.txt, the list of every package socker links (review the diff, commit it)
+	$(GO) test -count=1 -run '^TestDeps_List$$' ./cmd/socker -update
+	@echo 'wrote cmd/socker/deps.txt: review git diff -- cmd/socker/deps.txt (every added package runs as root), then commit it'
 
 FUZZTIME ?= 15s
 fuzz: ## run every fuzz target for FUZZTIME each (inputs that fail are kept in testdata/fuzz and then run by `make test`)

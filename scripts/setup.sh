@@ -1,24 +1,26 @@
 #!/bin/sh
 # Prepares a Debian 12 machine for socker, as root: installs what is missing
-# (Debian's docker.io, busybox-static, MPICH, jq, rpm to inspect packages, ...), starts dockerd with the
-# cgroupfs driver if it is not running, builds the local test image and the
-# MPI image (socker/mpich:4), and creates the demo user. Idempotent: run it
-# as often as you like.
+# (Debian's docker.io, busybox-static, MPICH, jq, rpm to inspect packages,
+# the shellcheck that make check runs, ...), starts dockerd with the cgroupfs
+# driver if it is not running, builds the local test image and the MPI image
+# (socker/mpich:4), and creates the demo user. Idempotent: run it as often as
+# you like.
 set -eu
 [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root" >&2; exit 1; }
 cd "$(dirname "$0")/.."
 
 say() { echo "setup: $*"; }
 
-need=""
-for pkg in docker.io busybox-static make git util-linux passwd procps ca-certificates mpich libmpich-dev jq rpm logrotate; do
-	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need="$need $pkg"
+# The packages missing, as the positional parameters.
+set --
+for pkg in docker.io busybox-static make git util-linux passwd procps ca-certificates mpich libmpich-dev jq rpm logrotate shellcheck; do
+	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || set -- "$@" "$pkg"
 done
-if [ -n "$need" ]; then
-	say "installing$need"
+if [ $# -gt 0 ]; then
+	say "installing $*"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends $need >/dev/null
+	apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 fi
 
 if ! command -v go >/dev/null 2>&1; then
