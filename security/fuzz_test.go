@@ -19,6 +19,7 @@ var knownReasons = map[string]bool{
 	"mount-not-allowed": true, "mount-target-invalid": true, "mount-target-twice": true,
 	"workdir-invalid": true, "env-invalid": true, "env-reserved": true, "env-twice": true,
 	"mount-source-protected": true, "mount-nested": true, "mount-target-reserved": true,
+	"cgroup-invalid": true, "cgroup-delegated": true,
 }
 
 // components splits an absolute, clean path into its names ("/" has none).
@@ -168,7 +169,7 @@ func FuzzDecide(f *testing.F) {
 		if env != "" {
 			req.Env = []string{env}
 		}
-		d, dn := Decide(p, c, testTask(), req)
+		d, dn := denied(Decide(p, c, testTask(), req))
 		if !slices.Equal(p.Config.Images.Allow, []string{testImage}) || !slices.Equal(p.Config.Mounts.Allow, []string{"/scratch", "/home"}) {
 			t.Fatalf("Decide changed the config: %+v", p.Config)
 		}
@@ -317,7 +318,7 @@ func FuzzParseMount(f *testing.F) {
 			t.Fatalf("ParseMount(%q) accepted target %q", spec, m.Target)
 		}
 		p := Policy{Config: fuzzPolicyConfig, ConfigPath: testConfigPath}
-		mnt, dn := decideMount(p, spec, "admin")
+		mnt, dn := denied(decideMount(p, spec))
 		if dn != nil {
 			return
 		}

@@ -27,17 +27,17 @@ import (
 // socker itself calls PinSources, which applies these same checks to
 // descriptors opened as the caller before root is dropped; CheckPaths runs
 // them by path, for callers that have dropped root already.
-func CheckPaths(d Decision) *Denial {
+func CheckPaths(d Decision) error {
 	for _, m := range d.Mounts {
 		if m.Site {
 			continue
 		}
-		if dn := checkSource(m); dn != nil {
-			return dn
+		if err := checkSource(m); err != nil {
+			return err
 		}
 	}
 	if m, rel, ok := mountFor(d.Workdir, d.Mounts); ok {
-		return checkWorkdir(d.Workdir, m, rel)
+		return checkWorkdirSource(d.Workdir, m, rel)
 	}
 	return nil
 }
@@ -99,7 +99,7 @@ func openSource(unsafePath string) (int, error) {
 // checkSource checks one user mount: its source as ResolveSource does and,
 // when it is mounted read-write, that the caller can write the very object
 // opened (faccessat2 W_OK with AT_EACCESS on its descriptor).
-func checkSource(m Mount) *Denial {
+func checkSource(m Mount) error {
 	fd, err := openSource(m.Source)
 	if err != nil {
 		return &Denial{Reason: "mount-source", Msg: err.Error()}
@@ -110,7 +110,7 @@ func checkSource(m Mount) *Denial {
 
 // checkWritable checks, for a read-write mount m, that the caller can write
 // the object fd (its opened source).
-func checkWritable(fd int, m Mount) *Denial {
+func checkWritable(fd int, m Mount) error {
 	if m.ReadOnly {
 		return nil
 	}
@@ -127,13 +127,13 @@ func checkWritable(fd int, m Mount) *Denial {
 	}
 }
 
-// checkWorkdir checks that the working directory, in mount m at rel, is a
+// checkWorkdirSource checks that the working directory, in mount m at rel, is a
 // directory in m's source, reached from the source without a symlink, a
 // magic link or a mount point (the bind is not recursive: the container sees
 // what lies under a mount point, not the mount), so that runc has nothing to
 // create there. A site mount's source is the admin's and is opened as Docker
 // opens it (following symlinks), but still as the caller.
-func checkWorkdir(unsafeWorkdir string, m Mount, rel string) *Denial {
+func checkWorkdirSource(unsafeWorkdir string, m Mount, rel string) error {
 	where := fmt.Sprintf("working directory %q (%q on the host)", unsafeWorkdir, filepath.Join(m.Source, rel))
 	var src int
 	var err error
@@ -149,8 +149,8 @@ func checkWorkdir(unsafeWorkdir string, m Mount, rel string) *Denial {
 	return checkWorkdirAt(src, unsafeWorkdir, m, rel)
 }
 
-// checkWorkdirAt is checkWorkdir with m's source already opened as src.
-func checkWorkdirAt(src int, unsafeWorkdir string, m Mount, rel string) *Denial {
+// checkWorkdirAt is checkWorkdirSource with m's source already opened as src.
+func checkWorkdirAt(src int, unsafeWorkdir string, m Mount, rel string) error {
 	where := fmt.Sprintf("working directory %q (%q on the host)", unsafeWorkdir, filepath.Join(m.Source, rel))
 	fd, err := unix.Openat2(src, rel, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,

@@ -196,7 +196,7 @@ func TestCheckPaths(t *testing.T) {
 	got := make([]*Denial, len(tests))
 	asCaller(t, func() {
 		for i, tt := range tests {
-			got[i] = CheckPaths(Decision{Workdir: tt.workdir, Mounts: tt.mounts})
+			got[i] = asDenial(CheckPaths(Decision{Workdir: tt.workdir, Mounts: tt.mounts}))
 		}
 	})
 	for i, tt := range tests {
@@ -227,7 +227,7 @@ func TestCheckPaths_UsesTheCallersIDs(t *testing.T) {
 	f := newPathsFixture(t)
 	d := Decision{Workdir: "/v/a", Mounts: []Mount{userMount(f.other, "/v", false), userMount(f.own+"/closed", "/c", true)}}
 	var asCallerDenial *Denial
-	asCaller(t, func() { asCallerDenial = CheckPaths(d) })
+	asCaller(t, func() { asCallerDenial = asDenial(CheckPaths(d)) })
 	if asCallerDenial == nil || asCallerDenial.Reason != "mount-not-writable" {
 		t.Errorf("as the caller: %+v, want mount-not-writable", asCallerDenial)
 	}
@@ -235,7 +235,7 @@ func TestCheckPaths_UsesTheCallersIDs(t *testing.T) {
 		t.Logf("as uid %d (not root) the test cannot also check the same paths as root", os.Geteuid())
 		return
 	}
-	if dn := CheckPaths(d); dn != nil {
+	if dn := asDenial(CheckPaths(d)); dn != nil {
 		t.Errorf("as root: %s: %s", dn.Reason, dn.Msg)
 	}
 }

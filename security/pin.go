@@ -28,19 +28,19 @@ type Pinned struct {
 // destroyed when its goroutine ends: no other goroutine ever runs on it, and
 // the rest of the process keeps its identity. On a denial or an error no
 // descriptor is left open.
-func PinSources(c Caller, d Decision) ([]Pinned, *Denial) {
+func PinSources(c Caller, d Decision) ([]Pinned, error) {
 	type result struct {
 		pins []Pinned
-		dn   *Denial
+		err  error
 	}
 	ch := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread dies with us
-		pins, dn := pinAsCaller(c, d)
-		ch <- result{pins, dn}
+		pins, err := pinAsCaller(c, d)
+		ch <- result{pins, err}
 	}()
 	r := <-ch
-	return r.pins, r.dn
+	return r.pins, r.err
 }
 
 // switchThreadFS sets the calling thread's supplementary groups, fsgid and
@@ -67,9 +67,9 @@ func switchThreadFS(c Caller) error {
 	return nil
 }
 
-func pinAsCaller(c Caller, d Decision) (pins []Pinned, dn *Denial) {
+func pinAsCaller(c Caller, d Decision) (pins []Pinned, err error) {
 	defer func() {
-		if dn != nil {
+		if err != nil {
 			ClosePinned(pins)
 			pins = nil
 		}
@@ -93,13 +93,13 @@ func pinAsCaller(c Caller, d Decision) (pins []Pinned, dn *Denial) {
 		}
 		pins = append(pins, Pinned{Index: i, Fd: fd, Dev: st.Dev, Ino: st.Ino, Dir: st.Mode&unix.S_IFMT == unix.S_IFDIR})
 		fds[i] = fd
-		if dn := checkWritable(fd, m); dn != nil {
-			return pins, dn
+		if err := checkWritable(fd, m); err != nil {
+			return pins, err
 		}
 	}
 	if m, rel, ok := mountFor(d.Workdir, d.Mounts); ok {
 		if m.Site {
-			return pins, checkWorkdir(d.Workdir, m, rel)
+			return pins, checkWorkdirSource(d.Workdir, m, rel)
 		}
 		for i := range d.Mounts {
 			if d.Mounts[i] == m {
@@ -108,7 +108,7 @@ func pinAsCaller(c Caller, d Decision) (pins []Pinned, dn *Denial) {
 				}
 			}
 		}
-		return pins, checkWorkdir(d.Workdir, m, rel)
+		return pins, checkWorkdirSource(d.Workdir, m, rel)
 	}
 	return pins, nil
 }

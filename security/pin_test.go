@@ -24,7 +24,7 @@ func TestPinSourcesThreadIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := Decision{Mounts: []Mount{{Source: src, Target: "/v", ReadOnly: false}}}
-	pins, dn := PinSources(Caller{UID: 64001, GID: 64001}, d)
+	pins, dn := denied(PinSources(Caller{UID: 64001, GID: 64001}, d))
 	if dn != nil {
 		t.Fatalf("owner refused: %v", dn.Msg)
 	}
@@ -37,17 +37,17 @@ func TestPinSourcesThreadIdentity(t *testing.T) {
 		t.Fatalf("pinned %d:%d, source is %d:%d", pins[0].Dev, pins[0].Ino, st.Dev, st.Ino)
 	}
 	ClosePinned(pins)
-	if _, dn := PinSources(Caller{UID: 64002, GID: 64002}, d); dn == nil || dn.Reason != "mount-source" {
+	if _, dn := denied(PinSources(Caller{UID: 64002, GID: 64002}, d)); dn == nil || dn.Reason != "mount-source" {
 		t.Fatalf("other user: denial %+v, want mount-source", dn)
 	}
 	// Read-only, readable by group: a group member may, a non-member may not.
 	os.Chmod(src, 0o750)
 	ro := Decision{Mounts: []Mount{{Source: src, Target: "/v", ReadOnly: true}}}
-	if _, dn := PinSources(Caller{UID: 64002, GID: 64003, Groups: []uint32{64001}}, ro); dn != nil {
+	if _, dn := denied(PinSources(Caller{UID: 64002, GID: 64003, Groups: []uint32{64001}}, ro)); dn != nil {
 		t.Fatalf("group member refused: %v", dn.Msg)
 	}
 	// Read-write, group has no write: mount-not-writable.
-	if _, dn := PinSources(Caller{UID: 64002, GID: 64003, Groups: []uint32{64001}}, d); dn == nil || dn.Reason != "mount-not-writable" {
+	if _, dn := denied(PinSources(Caller{UID: 64002, GID: 64003, Groups: []uint32{64001}}, d)); dn == nil || dn.Reason != "mount-not-writable" {
 		t.Fatalf("rw by group member: %+v, want mount-not-writable", dn)
 	}
 	// The process keeps its identity: on every thread the fsuid is still 0.
@@ -77,11 +77,11 @@ func TestPinSourcesWorkdir(t *testing.T) {
 	os.Chmod(dir, 0o755)
 	os.Chown(dir, 64001, 64001)
 	d := Decision{Workdir: "/v/sub", Mounts: []Mount{{Source: dir, Target: "/v"}}}
-	if _, dn := PinSources(Caller{UID: 64001, GID: 64001}, d); dn == nil || dn.Reason != "workdir-missing" {
+	if _, dn := denied(PinSources(Caller{UID: 64001, GID: 64001}, d)); dn == nil || dn.Reason != "workdir-missing" {
 		t.Fatalf("denial %+v, want workdir-missing", dn)
 	}
 	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
-	pins, dn := PinSources(Caller{UID: 64001, GID: 64001}, d)
+	pins, dn := denied(PinSources(Caller{UID: 64001, GID: 64001}, d))
 	if dn != nil {
 		t.Fatalf("refused: %v", dn.Msg)
 	}

@@ -1,6 +1,7 @@
 package security
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -46,9 +47,11 @@ type Decision struct {
 	PidsLimit int64
 }
 
-// Denial says why a request was refused. Reason is a stable code for the audit
-// log; Msg is the one-line explanation for the caller, naming the rule and who
-// can change it.
+// Denial is the error of a refused request: every refusal of the policy
+// (Decide, DecideCaller, PinSources, CheckPaths, ParseMount) is a *Denial,
+// found with errors.As. Reason is a stable code for the audit log; Msg is the
+// one-line explanation for the caller, naming the rule and who can change
+// it.
 type Denial struct {
 	Reason string
 	Msg    string
@@ -84,9 +87,10 @@ var reservedEnv = map[string]bool{"PATH": true, "HOME": true, "USER": true, "LOG
 const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // DecideCaller is the part of the policy about who the caller is: never root
-// (uid 0, gid 0 or group 0), not below users.min_uid, in no denied group.
-func DecideCaller(p Policy, c Caller) *Denial {
-	admin := "set by the site admin in " + p.ConfigPath
+// (uid 0, gid 0 or group 0), not below users.min_uid, in no denied group. A
+// refusal is a *Denial.
+func DecideCaller(p Policy, c Caller) error {
+	admin := p.admin()
 	if c.UID == 0 {
 		return deny("uid-root", "refusing to run as root (uid 0): socker runs containers as unprivileged users only")
 	}
@@ -107,75 +111,156 @@ func DecideCaller(p Policy, c Caller) *Denial {
 	return nil
 }
 
-// Decide is the whole policy: a pure function of the caller (from the kernel),
-// the Mesos task cgroup (from the kernel), the request (from the caller) and
-// the site policy. It does no I/O.
-func Decide(p Policy, c Caller, task cgroup.Task, req Request) (Decision, *Denial) {
-	if dn := DecideCaller(p, c); dn != nil {
-		return Decision{}, dn
-	}
-	admin := "set by the site admin in " + p.ConfigPath
-	if task.Parent == "" {
-		return Decision{}, deny("not-in-mesos-cgroup", "not inside a Mesos task cgroup: socker runs only as part of a Mesos task")
-	}
-	if task.Delegated != "" && !p.Config.Cgroups.AllowDelegated {
-		return Decision{}, deny("cgroup-delegated", "task cgroup %s may be a user's, not a Mesos agent's: %s; cgroups.allow_delegated is off (%s)", task.Parent, task.Delegated, admin)
-	}
+// admin says, in a denial, who can change the rule.
+func (p Policy) admin() string { return "set by the site admin in " + p.ConfigPath }
 
+// Task is the Mesos task cgroup of the caller as read from the kernel: what
+// cgroup.Parse made of /proc/self/cgroup (with cgroup.Delegated's finding),
+// or the error it gave.
+type Task struct {
+	cgroup.Task
+	Err error
+}
+
+// input is what every check reads: the site policy, the caller and the task
+// cgroup (from the kernel), and the request (from the caller).
+type input struct {
+	p    Policy
+	c    Caller
+	task Task
+	req  Request
+}
+
+// A check is one rule of the policy. It reads the input and fills in the
+// part of the decision it allows; a refusal is a *Denial. Like runc's
+// libcontainer/configs/validate, each rule is a small function of its own.
+type check func(in input, d *Decision) error
+
+// checks are the rules in the order Decide applies them: the first refusal
+// is the answer.
+var checks = []check{
+	checkCaller,
+	checkTask,
+	checkRequestShape,
+	checkImage,
+	checkCommand,
+	checkMounts,
+	checkWorkdir,
+	checkEnv,
+}
+
+// Decide is the whole policy: a pure function of the caller (from the
+// kernel), the Mesos task cgroup (from the kernel), the request (from the
+// caller) and the site policy. It does no I/O. A refusal is a *Denial.
+func Decide(p Policy, c Caller, task Task, req Request) (Decision, error) {
+	in := input{p: p, c: c, task: task, req: req}
+	var d Decision
+	for _, chk := range checks {
+		if err := chk(in, &d); err != nil {
+			return Decision{}, err
+		}
+	}
+	return d, nil
+}
+
+func checkCaller(in input, d *Decision) error {
+	d.Caller = in.c
+	return DecideCaller(in.p, in.c)
+}
+
+// checkTask requires a Mesos task cgroup that a Mesos agent made (or,
+// with cgroups.allow_delegated, one a user could have made).
+func checkTask(in input, d *Decision) error {
+	t := in.task
+	switch {
+	case t.Err != nil && !errors.Is(t.Err, cgroup.ErrNotMesos):
+		return deny("cgroup-invalid", "refusing to run: %v", t.Err)
+	case t.Err != nil || t.Parent == "":
+		return deny("not-in-mesos-cgroup", "not inside a Mesos task cgroup: socker runs only as part of a Mesos task")
+	case t.Delegated != "" && !in.p.Config.Cgroups.AllowDelegated:
+		return deny("cgroup-delegated", "task cgroup %s may be a user's, not a Mesos agent's: %s; cgroups.allow_delegated is off (%s)", t.Parent, t.Delegated, in.p.admin())
+	}
+	d.Task = t.Task
+	return nil
+}
+
+// checkRequestShape bounds the request and requires valid UTF-8.
+func checkRequestShape(in input, _ *Decision) error {
+	req := in.req
 	if !utf8.ValidString(req.Workdir) {
-		return Decision{}, deny("invalid-utf8", "argument %q is not valid UTF-8", req.Workdir)
+		return deny("invalid-utf8", "argument %q is not valid UTF-8", req.Workdir)
 	}
 	size := len(req.Image) + len(req.Workdir)
 	for _, s := range slices.Concat(req.Mounts, req.Env, req.Command) {
 		size += len(s) + 1
 		if !utf8.ValidString(s) {
-			return Decision{}, deny("invalid-utf8", "argument %q is not valid UTF-8", s)
+			return deny("invalid-utf8", "argument %q is not valid UTF-8", s)
 		}
 	}
 	if size > maxRequestBytes || len(req.Mounts) > maxMounts || len(req.Env) > maxEnv {
-		return Decision{}, deny("request-too-large", "request too large (limits: %d bytes, %d mounts, %d variables)", maxRequestBytes, maxMounts, maxEnv)
+		return deny("request-too-large", "request too large (limits: %d bytes, %d mounts, %d variables)", maxRequestBytes, maxMounts, maxEnv)
 	}
+	return nil
+}
 
-	image, err := NormalizeImage(req.Image)
+// checkImage requires an image of images.allow, compared normalized.
+func checkImage(in input, d *Decision) error {
+	image, err := NormalizeImage(in.req.Image)
 	if err != nil {
-		return Decision{}, deny("image-invalid", "%v", err)
+		return deny("image-invalid", "%v", err)
 	}
-	if !slices.Contains(p.Config.Images.Allow, image) {
-		return Decision{}, deny("image-not-allowed", "image %q is not allowed: images.allow (%s)", image, admin)
+	if !slices.Contains(in.p.Config.Images.Allow, image) {
+		return deny("image-not-allowed", "image %q is not allowed: images.allow (%s)", image, in.p.admin())
 	}
+	d.Image = image
+	d.Network = in.p.Config.Container.Network
+	d.PidsLimit = in.p.Config.Container.PidsLimit
+	return nil
+}
 
-	d := Decision{
-		Caller:    c,
-		Image:     image,
-		Command:   req.Command,
-		Task:      task,
-		Network:   p.Config.Container.Network,
-		PidsLimit: p.Config.Container.PidsLimit,
-		Workdir:   "/",
+func checkCommand(in input, d *Decision) error {
+	if len(in.req.Command) == 0 {
+		return deny("no-command", "no command given")
 	}
-	if len(req.Command) == 0 {
-		return Decision{}, deny("no-command", "no command given")
-	}
-	d.Mounts = append(d.Mounts, p.Config.SiteMounts...)
-	for _, m := range req.Mounts {
-		mnt, dn := decideMount(p, m, admin)
-		if dn != nil {
-			return Decision{}, dn
+	d.Command = in.req.Command
+	return nil
+}
+
+// checkMounts puts the site's mounts first, then each user mount the
+// policy allows.
+func checkMounts(in input, d *Decision) error {
+	d.Mounts = append(d.Mounts, in.p.Config.SiteMounts...)
+	for _, m := range in.req.Mounts {
+		mnt, err := decideMount(in.p, m)
+		if err != nil {
+			return err
 		}
-		if dn := decideTarget(mnt.Target, d.Mounts); dn != nil {
-			return Decision{}, dn
+		if err := decideTarget(mnt.Target, d.Mounts); err != nil {
+			return err
 		}
 		d.Mounts = append(d.Mounts, mnt)
 	}
-	if req.Workdir != "" {
-		if !containerPath(req.Workdir) {
-			return Decision{}, deny("workdir-invalid", "working directory %q must be an absolute, clean path outside /proc, /sys and /dev", req.Workdir)
-		}
-		d.Workdir = req.Workdir
-	} else {
-		d.Workdir = defaultWorkdir(req.Cwd, d.Mounts)
-	}
+	return nil
+}
 
+// checkWorkdir takes --workdir, or the caller's cwd mapped into a mount
+// (see defaultWorkdir).
+func checkWorkdir(in input, d *Decision) error {
+	if in.req.Workdir == "" {
+		d.Workdir = defaultWorkdir(in.req.Cwd, d.Mounts)
+		return nil
+	}
+	if !containerPath(in.req.Workdir) {
+		return deny("workdir-invalid", "working directory %q must be an absolute, clean path outside /proc, /sys and /dev", in.req.Workdir)
+	}
+	d.Workdir = in.req.Workdir
+	return nil
+}
+
+// checkEnv sets PATH, HOME, USER and LOGNAME from the caller's identity,
+// then adds each --env variable, none of those four and none twice.
+func checkEnv(in input, d *Decision) error {
+	c := in.c
 	user := c.Name
 	if user == "" {
 		user = strconv.FormatUint(uint64(c.UID), 10)
@@ -186,21 +271,21 @@ func Decide(p Policy, c Caller, task cgroup.Task, req Request) (Decision, *Denia
 	}
 	d.Env = []string{"PATH=" + DefaultPath, "HOME=" + home, "USER=" + user, "LOGNAME=" + user}
 	seen := map[string]bool{}
-	for _, kv := range req.Env {
+	for _, kv := range in.req.Env {
 		name, _, ok := strings.Cut(kv, "=")
 		if !ok || !envName.MatchString(name) {
-			return Decision{}, deny("env-invalid", "environment variable %q must be NAME=VALUE with NAME made of letters, digits and _", kv)
+			return deny("env-invalid", "environment variable %q must be NAME=VALUE with NAME made of letters, digits and _", kv)
 		}
 		if reservedEnv[name] {
-			return Decision{}, deny("env-reserved", "%s is set by socker from your identity and cannot be given with --env", name)
+			return deny("env-reserved", "%s is set by socker from your identity and cannot be given with --env", name)
 		}
 		if seen[name] {
-			return Decision{}, deny("env-twice", "environment variable %s given twice", name)
+			return deny("env-twice", "environment variable %s given twice", name)
 		}
 		seen[name] = true
 		d.Env = append(d.Env, kv)
 	}
-	return d, nil
+	return nil
 }
 
 // defaultWorkdir maps the caller's cwd into the container when it lies in a
@@ -224,11 +309,12 @@ func defaultWorkdir(unsafeCwd string, mounts []Mount) string {
 
 // ParseMount parses "SRC:DST[:ro|:rw]" and checks its shape: absolute, clean
 // paths without ',' or control characters, a target other than / and outside
-// /proc, /sys and /dev. It does not apply the allowlist.
+// /proc, /sys and /dev. It does not apply the allowlist. Its error is a
+// *Denial whose reason says which part is wrong.
 func ParseMount(unsafeSpec string) (Mount, error) {
 	parts := strings.Split(unsafeSpec, ":")
 	if len(parts) < 2 || len(parts) > 3 {
-		return Mount{}, fmt.Errorf("mount %q must be SRC:DST or SRC:DST:ro", unsafeSpec)
+		return Mount{}, deny("mount-invalid", "mount %q must be SRC:DST or SRC:DST:ro", unsafeSpec)
 	}
 	m := Mount{Source: parts[0], Target: parts[1]}
 	if len(parts) == 3 {
@@ -237,14 +323,14 @@ func ParseMount(unsafeSpec string) (Mount, error) {
 			m.ReadOnly = true
 		case "rw":
 		default:
-			return Mount{}, fmt.Errorf("mount %q: option must be ro or rw", unsafeSpec)
+			return Mount{}, deny("mount-invalid", "mount %q: option must be ro or rw", unsafeSpec)
 		}
 	}
 	if !filepath.IsAbs(m.Source) || filepath.Clean(m.Source) != m.Source || strings.ContainsFunc(m.Source, badPathRune) {
-		return Mount{}, fmt.Errorf("mount source %q must be an absolute, clean path without ',' or control characters", m.Source)
+		return Mount{}, deny("mount-source-invalid", "mount source %q must be an absolute, clean path without ',' or control characters", m.Source)
 	}
 	if m.Target == "/" || !containerPath(m.Target) || strings.ContainsFunc(m.Target, badPathRune) {
-		return Mount{}, fmt.Errorf("mount target %q must be an absolute, clean path other than / and outside /proc, /sys and /dev", m.Target)
+		return Mount{}, deny("mount-target-invalid", "mount target %q must be an absolute, clean path other than / and outside /proc, /sys and /dev", m.Target)
 	}
 	return m, nil
 }
@@ -272,23 +358,16 @@ func protectedSource(p Policy, src string) string {
 	return ""
 }
 
-func decideMount(p Policy, unsafeSpec, admin string) (Mount, *Denial) {
+func decideMount(p Policy, unsafeSpec string) (Mount, error) {
 	m, err := ParseMount(unsafeSpec)
 	if err != nil {
-		reason := "mount-invalid"
-		switch {
-		case strings.HasPrefix(err.Error(), "mount source"):
-			reason = "mount-source-invalid"
-		case strings.HasPrefix(err.Error(), "mount target"):
-			reason = "mount-target-invalid"
-		}
-		return Mount{}, deny(reason, "%v", err)
+		return Mount{}, err
 	}
 	if why := protectedSource(p, m.Source); why != "" {
 		return Mount{}, deny("mount-source-protected", "mount source %q is refused: %s", m.Source, why)
 	}
 	if !underAny(m.Source, p.Config.Mounts.Allow) {
-		return Mount{}, deny("mount-not-allowed", "mount source %q is not under an allowed prefix %v: mounts.allow (%s)", m.Source, p.Config.Mounts.Allow, admin)
+		return Mount{}, deny("mount-not-allowed", "mount source %q is not under an allowed prefix %v: mounts.allow (%s)", m.Source, p.Config.Mounts.Allow, p.admin())
 	}
 	return m, nil
 }
@@ -305,8 +384,8 @@ var dockerTargets = []string{"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", 
 // inside or around an earlier mount's (runc creates the inner mount point in
 // the outer mount's source), or one that is, is inside or contains one of
 // Docker's own mounts. A target given twice is refused as such.
-func decideTarget(target string, earlier []Mount) *Denial {
-	nested := func(inner, outer string) *Denial {
+func decideTarget(target string, earlier []Mount) error {
+	nested := func(inner, outer string) error {
 		return deny("mount-nested", "mount target %q is inside mount target %q: nested mounts are refused, as Docker would create the inner mount point as root in the outer mount's source; use targets side by side", inner, outer)
 	}
 	for _, o := range earlier {

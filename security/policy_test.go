@@ -1,6 +1,8 @@
 package security
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -30,13 +32,29 @@ func testCaller() Caller {
 	return Caller{UID: 1500, GID: 1500, Groups: []uint32{1500, 1501}, Name: "alice", Home: "/home/alice"}
 }
 
-func testTask() cgroup.Task {
-	return cgroup.Task{
+// denied returns v and err as a *Denial (nil when err is nil). An error
+// that is not a *Denial comes back as one with an impossible reason, so that
+// the assertions on Reason fail on it.
+func denied[T any](v T, err error) (T, *Denial) { return v, asDenial(err) }
+
+func asDenial(err error) *Denial {
+	var dn *Denial
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &dn):
+		return dn
+	}
+	return &Denial{Reason: "not a denial", Msg: err.Error()}
+}
+
+func testTask() Task {
+	return Task{Task: cgroup.Task{
 		Parent:      "/mesos/" + testMesosID,
 		ContainerID: testMesosID,
 		Mode:        cgroup.V1,
 		Controllers: []string{"cpu", "cpuacct", "freezer", "memory"},
-	}
+	}}
 }
 
 func testRequest() Request {
@@ -52,7 +70,7 @@ func TestDecideAllowed(t *testing.T) {
 		Env:     []string{"OMP_NUM_THREADS=4", "EMPTY=", "EQ=a=b"},
 		Command: []string{"python3", "train.py", "--privileged", "-v"},
 	}
-	got, dn := Decide(p, testCaller(), testTask(), req)
+	got, dn := denied(Decide(p, testCaller(), testTask(), req))
 	if dn != nil {
 		t.Fatalf("Decide denied: %s: %s", dn.Reason, dn.Msg)
 	}
@@ -70,7 +88,7 @@ func TestDecideAllowed(t *testing.T) {
 			"OMP_NUM_THREADS=4", "EMPTY=", "EQ=a=b",
 		},
 		Command:   []string{"python3", "train.py", "--privileged", "-v"},
-		Task:      testTask(),
+		Task:      testTask().Task,
 		Network:   "none",
 		PidsLimit: 4096,
 	}
@@ -166,7 +184,7 @@ func TestDecideAllowedVariants(t *testing.T) {
 			if tt.req != nil {
 				tt.req(&req)
 			}
-			d, dn := Decide(p, c, testTask(), req)
+			d, dn := denied(Decide(p, c, testTask(), req))
 			if dn != nil {
 				t.Fatalf("Decide denied: %s: %s", dn.Reason, dn.Msg)
 			}
@@ -187,7 +205,7 @@ func TestDecideAllowedVariants(t *testing.T) {
 		p.Config = mustParse(t, exampleConfig+"\n[cgroups]\nallow_delegated = true\n")
 		task := testTask()
 		task.Delegated = "/sys/fs/cgroup/memory/mesos/x/mesos is owned by the caller (uid 1500), who can make cgroups in it"
-		if _, dn := Decide(p, testCaller(), task, testRequest()); dn != nil {
+		if _, dn := denied(Decide(p, testCaller(), task, testRequest())); dn != nil {
 			t.Fatalf("Decide denied: %s", dn.Msg)
 		}
 	})
@@ -196,7 +214,7 @@ func TestDecideAllowedVariants(t *testing.T) {
 		p := testPolicy(t)
 		p.Config = mustParse(t, strings.Replace(strings.Replace(exampleConfig,
 			`network = "none"`, `network = "host"`, 1), "pids_limit = 4096", "pids_limit = 77", 1))
-		d, dn := Decide(p, testCaller(), testTask(), testRequest())
+		d, dn := denied(Decide(p, testCaller(), testTask(), testRequest()))
 		if dn != nil {
 			t.Fatalf("Decide denied: %s", dn.Msg)
 		}
@@ -211,14 +229,14 @@ func TestDecideDenied(t *testing.T) {
 	tests := []struct {
 		name   string
 		caller func(*Caller)
-		task   func(*cgroup.Task)
+		task   func(*Task)
 		req    func(*Request)
 		reason string
 		admin  bool // the message must name the config file
 	}{
 		// Identity, checked before anything the caller sends.
 		{name: "uid 0", caller: func(c *Caller) { c.UID = 0 }, reason: "uid-root"},
-		{name: "uid 0 outside mesos is still uid-root", caller: func(c *Caller) { c.UID = 0 }, task: func(tk *cgroup.Task) { *tk = cgroup.Task{} }, reason: "uid-root"},
+		{name: "uid 0 outside mesos is still uid-root", caller: func(c *Caller) { c.UID = 0 }, task: func(tk *Task) { *tk = Task{} }, reason: "uid-root"},
 		{name: "uid 0 with gid 0 and bad request is uid-root", caller: func(c *Caller) { c.UID, c.GID = 0, 0 }, req: func(r *Request) { *r = Request{} }, reason: "uid-root"},
 		{name: "gid 0", caller: func(c *Caller) { c.GID = 0 }, reason: "gid-root"},
 		{name: "supplementary group 0", caller: func(c *Caller) { c.Groups = []uint32{1500, 0} }, reason: "group-root"},
@@ -226,11 +244,14 @@ func TestDecideDenied(t *testing.T) {
 		{name: "uid 1 below min_uid", caller: func(c *Caller) { c.UID = 1 }, reason: "uid-below-min", admin: true},
 		{name: "denied group as primary", caller: func(c *Caller) { c.GID = 999 }, reason: "group-denied", admin: true},
 		{name: "denied group as supplementary", caller: func(c *Caller) { c.Groups = []uint32{1500, 27} }, reason: "group-denied", admin: true},
-		{name: "empty task", task: func(tk *cgroup.Task) { *tk = cgroup.Task{} }, reason: "not-in-mesos-cgroup"},
-		{name: "task cgroup a user could have made (delegated)", task: func(tk *cgroup.Task) {
+		{name: "empty task", task: func(tk *Task) { *tk = Task{} }, reason: "not-in-mesos-cgroup"},
+		{name: "not in a Mesos cgroup, as the parser says", task: func(tk *Task) { *tk = Task{Err: cgroup.ErrNotMesos} }, reason: "not-in-mesos-cgroup"},
+		{name: "a cgroup file the parser refuses", task: func(tk *Task) { *tk = Task{Err: errors.New(`unknown cgroup controller "x"`)} }, reason: "cgroup-invalid"},
+		{name: "a parse error wrapping not-Mesos", task: func(tk *Task) { *tk = Task{Err: fmt.Errorf("reading: %w", cgroup.ErrNotMesos)} }, reason: "not-in-mesos-cgroup"},
+		{name: "task cgroup a user could have made (delegated)", task: func(tk *Task) {
 			tk.Delegated = "/sys/fs/cgroup/memory/mesos/x/mesos is owned by the caller (uid 1500), who can make cgroups in it"
 		}, reason: "cgroup-delegated", admin: true},
-		{name: "denied group outside mesos is group-denied", caller: func(c *Caller) { c.Groups = []uint32{999} }, task: func(tk *cgroup.Task) { *tk = cgroup.Task{} }, reason: "group-denied", admin: true},
+		{name: "denied group outside mesos is group-denied", caller: func(c *Caller) { c.Groups = []uint32{999} }, task: func(tk *Task) { *tk = Task{} }, reason: "group-denied", admin: true},
 
 		// Image.
 		{name: "unlisted image", req: func(r *Request) { r.Image = "ubuntu" }, reason: "image-not-allowed", admin: true},
@@ -334,7 +355,7 @@ func TestDecideDenied(t *testing.T) {
 			if tt.req != nil {
 				tt.req(&req)
 			}
-			d, dn := Decide(p, c, task, req)
+			d, dn := denied(Decide(p, c, task, req))
 			if dn == nil {
 				t.Fatalf("Decide allowed: %+v", d)
 			}
@@ -359,8 +380,8 @@ func TestDecideDenied(t *testing.T) {
 func TestDecideIsPure(t *testing.T) {
 	p := testPolicy(t)
 	req := Request{Image: "socker-test/tiny:1", Env: []string{"A=1"}, Command: []string{"true"}}
-	d1, dn1 := Decide(p, testCaller(), testTask(), req)
-	d2, dn2 := Decide(p, testCaller(), testTask(), req)
+	d1, dn1 := denied(Decide(p, testCaller(), testTask(), req))
+	d2, dn2 := denied(Decide(p, testCaller(), testTask(), req))
 	if dn1 != nil || dn2 != nil {
 		t.Fatalf("denied: %v %v", dn1, dn2)
 	}
@@ -514,7 +535,7 @@ func TestDecideMountTargets(t *testing.T) {
 			p.Config = mustParse(t, site)
 			req := testRequest()
 			req.Mounts = tt.mounts
-			d, dn := Decide(p, testCaller(), testTask(), req)
+			d, dn := denied(Decide(p, testCaller(), testTask(), req))
 			switch {
 			case tt.reason == "" && dn != nil:
 				t.Fatalf("denied: %s: %s", dn.Reason, dn.Msg)
@@ -545,7 +566,7 @@ func TestDecideMountTargetMessages(t *testing.T) {
 	for _, tt := range tests {
 		req := testRequest()
 		req.Mounts = tt.mounts
-		_, dn := Decide(testPolicy(t), testCaller(), testTask(), req)
+		_, dn := denied(Decide(testPolicy(t), testCaller(), testTask(), req))
 		if dn == nil || !strings.HasPrefix(dn.Msg, tt.want) {
 			t.Errorf("Decide(%q) = %v, want a denial starting %q", tt.mounts, dn, tt.want)
 		}

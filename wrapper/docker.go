@@ -7,8 +7,33 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/system"
 	"github.com/docker/docker/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
+
+// dockerAPI is every Docker call socker makes, as *client.Client has them:
+// run and explain resolve the image, create, attach, start, inspect, wait
+// for, signal and remove a container; gc lists and removes; doctor asks for
+// Info. Tests put a fake in its place.
+type dockerAPI interface {
+	ImageInspect(ctx context.Context, ref string, opts ...client.ImageInspectOption) (image.InspectResponse, error)
+	ContainerCreate(ctx context.Context, cfg *container.Config, host *container.HostConfig, net *network.NetworkingConfig, platform *ocispec.Platform, name string) (container.CreateResponse, error)
+	ContainerAttach(ctx context.Context, id string, opts container.AttachOptions) (types.HijackedResponse, error)
+	ContainerStart(ctx context.Context, id string, opts container.StartOptions) error
+	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
+	ContainerWait(ctx context.Context, id string, cond container.WaitCondition) (<-chan container.WaitResponse, <-chan error)
+	ContainerKill(ctx context.Context, id, signal string) error
+	ContainerRemove(ctx context.Context, id string, opts container.RemoveOptions) error
+	ContainerList(ctx context.Context, opts container.ListOptions) ([]container.Summary, error)
+	Info(ctx context.Context) (system.Info, error)
+}
+
+var _ dockerAPI = (*client.Client)(nil)
 
 // DockerSocket is the only Docker endpoint socker talks to. It is fixed:
 // DOCKER_HOST and friends are never read (no client.FromEnv).
@@ -60,9 +85,25 @@ func (p *connPool) close() {
 	}
 }
 
+// connectAsRoot opens n Docker connections as root (call it before the
+// privilege drop) and returns a client that can use only those, whoever the
+// process is by then, and the function that closes it all.
+func connectAsRoot(n int) (*client.Client, func(), error) {
+	pool, err := dialPool(n)
+	if err != nil {
+		return nil, nil, err
+	}
+	cli, err := newClient(pool)
+	if err != nil {
+		pool.close()
+		return nil, nil, fmt.Errorf("creating Docker client: %w", err)
+	}
+	return cli, func() { cli.Close(); pool.close() }, nil
+}
+
 // newClient returns a Docker API client that uses only the pool's
 // connections, negotiates the API version with the daemon, and ignores every
-// proxy setting.
+// proxy setting. Creating it opens no connection.
 func newClient(p *connPool) (*client.Client, error) {
 	tr := &http.Transport{
 		DialContext:         p.dial,

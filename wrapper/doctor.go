@@ -60,10 +60,7 @@ func doctor(unsafeArgs []string) int {
 	if cfg != nil {
 		groups, _ := security.GroupIDs("/etc/group", cfg.Users.DenyGroups)
 		caller.LookupPasswd("/etc/passwd")
-		var idErr error
-		if dn := security.DecideCaller(security.Policy{Config: cfg, DenyGroups: groups, ConfigPath: build.ConfigPath}, caller); dn != nil {
-			idErr = fmt.Errorf("%s", dn.Msg)
-		}
+		idErr := security.DecideCaller(security.Policy{Config: cfg, DenyGroups: groups, ConfigPath: build.ConfigPath}, caller)
 		check("caller", idErr, fmt.Sprintf("uid %d (%s) may run containers", caller.UID, caller.Name),
 			"run socker as an unprivileged user who is in no denied group")
 		callerErr = idErr
@@ -110,21 +107,16 @@ func cfgHash(c *security.Config) string {
 // dockerCheck connects as root, drops root (unless the caller is root), and
 // asks the daemon for its version and cgroup driver.
 func dockerCheck(caller security.Caller) (string, error) {
-	pool, err := dialPool(2)
+	cli, closeDocker, err := connectAsRoot(2)
 	if err != nil {
 		return "", err
 	}
-	defer pool.close()
+	defer closeDocker()
 	if caller.UID != 0 {
 		if err := security.DropPrivileges(caller); err != nil {
 			return "", err
 		}
 	}
-	cli, err := newClient(pool)
-	if err != nil {
-		return "", err
-	}
-	defer cli.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	info, err := cli.Info(ctx)

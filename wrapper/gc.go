@@ -30,28 +30,28 @@ const gcTimeout = time.Minute
 // task cgroups Docker leaves in the hierarchies Mesos does not manage. Each
 // removal is audited. It is idempotent: a second run finds nothing.
 func gc(unsafeArgs []string) int {
-	l, f := begin()
+	s, err := begin()
 	// The binary is setuid: the effective uid is 0 for every caller, the
 	// real uid says who called.
-	if f == nil && l.caller.UID != 0 {
-		f = denied(exitcode.Denied, "gc-not-root", "socker gc removes other users' containers, so only root may run it (socker-gc.timer does, every minute)")
+	if err == nil && s.caller.UID != 0 {
+		err = refused(exitcode.Denied, "gc-not-root", errors.New("socker gc removes other users' containers, so only root may run it (socker-gc.timer does, every minute)"))
 	}
-	if f == nil && len(unsafeArgs) != 0 {
-		f = denied(exitcode.Usage, "usage", "socker gc takes no arguments")
+	if err == nil && len(unsafeArgs) != 0 {
+		err = refused(exitcode.Usage, "usage", errors.New("socker gc takes no arguments"))
 	}
-	if f != nil {
-		return l.finish(f)
+	if err != nil {
+		return s.finish(err)
 	}
-	defer l.audit.Close()
+	defer s.audit.Close()
 
 	mode, err := cgroup.HostMode()
 	if err != nil {
-		return l.finish(failed(exitcode.Unavailable, "cgroup-unavailable", err.Error()))
+		return s.finish(failed(exitcode.Unavailable, "cgroup-unavailable", err))
 	}
-	removed, code := l.gcContainers(mode)
+	removed, code := s.gcContainers(mode)
 	// exitcode.Config: an audit record could not be written; remove nothing more.
 	if mode == cgroup.V1 && code != exitcode.Config {
-		n, cgCode := l.gcCgroups()
+		n, cgCode := s.gcCgroups()
 		removed += n
 		if code == 0 {
 			code = cgCode
@@ -62,7 +62,7 @@ func gc(unsafeArgs []string) int {
 		n, err := gcStaging(hostProbe{})
 		removed += n
 		if err != nil {
-			c := l.finish(failed(exitcode.Unavailable, "staging-remove", "removing a staging directory under "+stagingRoot+": "+err.Error()))
+			c := s.finish(failed(exitcode.Unavailable, "staging-remove", fmt.Errorf("removing a staging directory under %s: %w", stagingRoot, err)))
 			if code == 0 {
 				code = c
 			}
@@ -75,22 +75,22 @@ func gc(unsafeArgs []string) int {
 // gcContainers removes the orphaned socker containers. It returns how many
 // it removed and 0, or an exit status. A container Docker fails to remove
 // is reported (and audited as an error); the others are still removed.
-func (l *launch) gcContainers(mode cgroup.Mode) (int, int) {
-	pool, err := dialPool(2) // as root, who keeps root
+func (s *session) gcContainers(mode cgroup.Mode) (int, int) {
+	cli, closeDocker, err := connectAsRoot(2) // as root, who keeps root
 	if err != nil {
-		return 0, l.finish(failed(exitcode.Unavailable, "docker-unavailable", err.Error()))
+		return 0, s.finish(failed(exitcode.Unavailable, "docker-unavailable", err))
 	}
-	defer pool.close()
-	cli, err := newClient(pool)
-	if err != nil {
-		return 0, l.finish(failed(exitcode.Unavailable, "docker-unavailable", "creating Docker client: "+err.Error()))
-	}
-	defer cli.Close()
+	defer closeDocker()
+	return s.removeOrphans(cli, mode)
+}
+
+// removeOrphans removes the orphaned containers (see orphaned) cli lists.
+func (s *session) removeOrphans(cli dockerAPI, mode cgroup.Mode) (int, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), gcTimeout)
 	defer cancel()
 	list, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelUID))})
 	if err != nil {
-		return 0, l.finish(failed(exitcode.Unavailable, "docker-unavailable", "listing socker's containers: "+err.Error()))
+		return 0, s.finish(failed(exitcode.Unavailable, "docker-unavailable", fmt.Errorf("listing socker's containers: %w", err)))
 	}
 	host := hostProbe{root: cgroup.Root, mode: mode}
 	ownNS, _ := os.Readlink("/proc/self/ns/pid")
@@ -105,14 +105,14 @@ func (l *launch) gcContainers(mode cgroup.Mode) (int, int) {
 			continue // its wrapper (or another gc) was faster
 		}
 		if err != nil {
-			code = l.finish(failed(exitcode.Unavailable, "docker-remove", "removing orphaned container "+c.ID+": "+err.Error()))
+			code = s.finish(failed(exitcode.Unavailable, "docker-remove", fmt.Errorf("removing orphaned container %s: %w", c.ID, err)))
 			continue
 		}
-		r := l.gcRecord(reason, fmt.Sprintf("removed container %s: %s", short(c.ID), detail))
+		r := s.gcRecord(reason, fmt.Sprintf("removed container %s: %s", short(c.ID), detail))
 		r.ContainerID = c.ID
 		r.UID, r.GID, r.User = labelID(c.Labels[LabelUID]), labelID(c.Labels[LabelGID]), c.Labels[LabelUser]
 		r.Image, r.Cgroup, r.MesosContainerID = c.Labels[LabelImage], c.Labels[LabelCgroup], c.Labels[LabelMesosID]
-		if err := l.audit.Write(r); err != nil {
+		if err := s.audit.Write(r); err != nil {
 			return removed, say(exitcode.Config, err.Error())
 		}
 		fmt.Printf("socker gc: %s (%s, user %s)\n", r.Message, reason, r.User)
@@ -124,14 +124,14 @@ func (l *launch) gcContainers(mode cgroup.Mode) (int, int) {
 // gcCgroups removes the empty task cgroups Docker left in the v1
 // hierarchies Mesos does not manage, for tasks Mesos has destroyed. rmdir(2)
 // removes only an empty cgroup, so a directory still in use stays.
-func (l *launch) gcCgroups() (int, int) {
+func (s *session) gcCgroups() (int, int) {
 	h, err := cgroup.V1Hierarchies(cgroup.Root)
 	if err != nil {
-		return 0, l.finish(failed(exitcode.Unavailable, "cgroup-unavailable", err.Error()))
+		return 0, s.finish(failed(exitcode.Unavailable, "cgroup-unavailable", err))
 	}
 	left, err := cgroup.Leftovers(h)
 	if err != nil {
-		return 0, l.finish(failed(exitcode.Unavailable, "cgroup-unavailable", err.Error()))
+		return 0, s.finish(failed(exitcode.Unavailable, "cgroup-unavailable", err))
 	}
 	removed := 0
 	for _, lo := range left {
@@ -150,10 +150,10 @@ func (l *launch) gcCgroups() (int, int) {
 		if len(gone) == 0 {
 			continue
 		}
-		r := l.gcRecord("cgroup-leftover", fmt.Sprintf("removed empty cgroup %s left in %s", lo.Path, strings.Join(gone, ", ")))
+		r := s.gcRecord("cgroup-leftover", fmt.Sprintf("removed empty cgroup %s left in %s", lo.Path, strings.Join(gone, ", ")))
 		r.Cgroup = lo.Path
 		r.MesosContainerID = lo.Path[strings.LastIndexByte(lo.Path, '/')+1:]
-		if err := l.audit.Write(r); err != nil {
+		if err := s.audit.Write(r); err != nil {
 			return removed, say(exitcode.Config, err.Error())
 		}
 		fmt.Printf("socker gc: %s\n", r.Message)
@@ -164,16 +164,16 @@ func (l *launch) gcCgroups() (int, int) {
 
 // gcRecord is the audit record of one removal by gc, done by root; callers
 // set the owner of what was removed, when known.
-func (l *launch) gcRecord(reason, msg string) security.Record {
+func (s *session) gcRecord(reason, msg string) security.Record {
 	return security.Record{
 		Event:      "gc",
 		Reason:     reason,
 		Message:    msg,
 		User:       "root",
-		Host:       l.host,
+		Host:       s.host,
 		PID:        os.Getpid(),
 		Version:    build.Version,
-		ConfigHash: l.cfg.Hash,
+		ConfigHash: s.cfg.Hash,
 	}
 }
 
@@ -233,14 +233,14 @@ type hostProbe struct {
 }
 
 func (h hostProbe) processStart(pid int) (string, bool, error) {
-	f, err := procStat(strconv.Itoa(pid))
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ESRCH) {
+	s, err := readProcStat(strconv.Itoa(pid))
+	if errors.Is(err, errNoProcess) {
 		return "", false, nil
 	}
 	if err != nil {
 		return "", false, err
 	}
-	return f[statStartTime], f[statState] != "Z" && f[statState] != "X", nil
+	return s.StartTime, s.Alive(), nil
 }
 
 func (h hostProbe) taskExists(path string) (bool, error) {
