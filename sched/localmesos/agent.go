@@ -9,6 +9,8 @@ import (
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+
+	"github.com/sockerhpc/socker/internal/uuid"
 )
 
 // The agents and their command executors: launching a task, its stream of
@@ -45,7 +47,7 @@ func (c *Cluster) executorStatus(t *task, state mesos.TaskState, msg string) *me
 		AgentID:    &mesos.AgentID{Value: t.agent.id},
 		ExecutorID: &mesos.ExecutorID{Value: t.info.TaskID.Value},
 		Timestamp:  &ts,
-		UUID:       newUUIDBytes(),
+		UUID:       uuid.Bytes(),
 	}
 	if msg != "" {
 		st.Message = &msg
@@ -126,7 +128,7 @@ func isTerminal(s mesos.TaskState) bool {
 
 // launch starts a validated task on an agent.
 func (c *Cluster) launch(fw *framework, a *agent, info mesos.TaskInfo, res resources) {
-	t := &task{info: info, fw: fw, agent: a, res: res, containerID: newUUID()}
+	t := &task{info: info, fw: fw, agent: a, res: res, containerID: uuid.New()}
 	ts := now()
 	t.latest = &mesos.TaskStatus{TaskID: info.TaskID, State: mesos.TASK_STAGING.Enum(), Timestamp: &ts,
 		AgentID: &mesos.AgentID{Value: a.id}}

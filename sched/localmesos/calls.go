@@ -67,30 +67,7 @@ func (c *Cluster) dispatch(fw *framework, call *scheduler.Call) {
 
 // accept validates an ACCEPT as the master does and launches its tasks.
 func (c *Cluster) accept(fw *framework, acc *scheduler.Call_Accept) {
-	var offers []*offer
-	invalid := ""
-	for _, id := range acc.OfferIDs {
-		o := c.offers[id.Value]
-		switch {
-		case o == nil || o.fw != fw:
-			if invalid == "" {
-				invalid = "Offer " + id.Value + " is no longer valid"
-			}
-		case len(offers) > 0 && o.agent != offers[0].agent:
-			if invalid == "" {
-				invalid = "Aggregated offers must belong to one single agent"
-			}
-			offers = append(offers, o)
-		default:
-			offers = append(offers, o)
-		}
-	}
-	if len(acc.OfferIDs) == 0 {
-		invalid = "No offers specified"
-	}
-	for _, o := range offers { // used or not, the offers are gone
-		delete(c.offers, o.id)
-	}
+	offers, invalid := c.takeOffers(fw, acc.OfferIDs)
 	if invalid != "" {
 		state := mesos.TASK_LOST
 		if fw.hasCapability(mesos.FrameworkInfo_Capability_PARTITION_AWARE) {
@@ -126,6 +103,35 @@ func (c *Cluster) accept(fw *framework, acc *scheduler.Call_Accept) {
 		}
 	}
 	fw.refuse(a, avail, acc.Filters)
+}
+
+// takeOffers removes the offers an ACCEPT names, used or not, and returns
+// them, or why they cannot be used together (the master's message): an
+// offer gone or another framework's, offers of several agents, no offer.
+func (c *Cluster) takeOffers(fw *framework, ids []mesos.OfferID) (offers []*offer, invalid string) {
+	for _, id := range ids {
+		o := c.offers[id.Value]
+		switch {
+		case o == nil || o.fw != fw:
+			if invalid == "" {
+				invalid = "Offer " + id.Value + " is no longer valid"
+			}
+		case len(offers) > 0 && o.agent != offers[0].agent:
+			if invalid == "" {
+				invalid = "Aggregated offers must belong to one single agent"
+			}
+			offers = append(offers, o)
+		default:
+			offers = append(offers, o)
+		}
+	}
+	if len(ids) == 0 {
+		invalid = "No offers specified"
+	}
+	for _, o := range offers { // used or not, the offers are gone
+		delete(c.offers, o.id)
+	}
+	return offers, invalid
 }
 
 func launchedTasks(op mesos.Offer_Operation) []mesos.TaskInfo {

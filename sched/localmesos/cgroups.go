@@ -12,6 +12,7 @@ import (
 	"github.com/containerd/cgroups/v3/cgroup2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/sockerhpc/socker/cgroup"
 	"github.com/sockerhpc/socker/internal/cgroupfs"
 )
 
@@ -25,8 +26,15 @@ const (
 )
 
 // isolated are the v1 hierarchies a Mesos agent with
-// --isolation=cgroups/cpu,cgroups/mem puts a task in.
-var isolated = map[cgroup1.Name]bool{cgroup1.Cpu: true, cgroup1.Cpuacct: true, cgroup1.Memory: true, cgroup1.Freezer: true}
+// --isolation=cgroups/cpu,cgroups/mem puts a task in: package cgroup's
+// list, which socker's placement check and gc read too.
+var isolated = func() map[cgroup1.Name]bool {
+	m := map[cgroup1.Name]bool{}
+	for _, name := range cgroup.MesosManagedV1 {
+		m[cgroup1.Name(name)] = true
+	}
+	return m
+}()
 
 // taskCgroup is a task's cgroup, laid out as the Mesos cgroups isolator
 // does: v1 /sys/fs/cgroup/{cpu,cpuacct,memory,freezer}/mesos/<id>; v2

@@ -1,7 +1,6 @@
 package localmesos
 
 import (
-	"crypto/rand"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
+
+	"github.com/sockerhpc/socker/internal/uuid"
 )
 
 // Config describes the cluster. The zero value is a usable default: two
@@ -147,7 +148,7 @@ func Start(cfg Config) (*Cluster, error) {
 	if cfg.Launcher == nil {
 		cfg.Launcher = &ExecLauncher{AllowRoot: cfg.AllowRoot}
 	}
-	c := &Cluster{cfg: cfg, masterID: newUUID(), stop: make(chan struct{}), open: map[net.Conn]bool{},
+	c := &Cluster{cfg: cfg, masterID: uuid.New(), stop: make(chan struct{}), open: map[net.Conn]bool{},
 		frameworks: map[string]*framework{}, removed: map[string]bool{}, offers: map[string]*offer{},
 		live: map[*task]bool{}}
 	if cfg.WorkDir == "" {
@@ -322,22 +323,6 @@ func diskMB(dir string) float64 {
 	total := float64(st.Blocks) * float64(st.Bsize) / (1 << 20)
 	// As a Mesos agent: leave 5 GB free, or half of a small disk.
 	return total - min(5*1024, total/2)
-}
-
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-func newUUIDBytes() []byte {
-	b := make([]byte, 16)
-	rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return b
 }
 
 func now() float64 { return float64(time.Now().UnixNano()) / 1e9 }

@@ -340,32 +340,43 @@ func jsonKind(raw interface{}) string {
 
 func readScalarOrMessage(raw interface{}, v reflect.Value, f fieldInfo, path string, missing *[]string) (bool, error) {
 	wrong := fmt.Errorf("Not expecting a JSON %s for field '%s'", jsonKind(raw), f.name)
-	if v.Kind() == reflect.Struct {
+	switch {
+	case v.Kind() == reflect.Struct:
 		obj, ok := raw.(map[string]interface{})
 		if !ok {
 			return false, wrong
 		}
 		return true, readMessage(obj, v, path, missing, nil)
+	case f.enum != "":
+		return readEnum(raw, v, f.enum, wrong)
 	}
-	if f.enum != "" {
-		switch r := raw.(type) {
-		case string:
-			n, ok := enumValue(f.enum, r)
-			if !ok {
-				return false, nil // stout drops enum names it does not know
-			}
-			v.SetInt(int64(n))
-		case json.Number:
-			n, err := r.Int64()
-			if err != nil {
-				return false, wrong
-			}
-			v.SetInt(n)
-		default:
+	return readScalar(raw, v, f.name, wrong)
+}
+
+// readEnum sets v to the enum value raw names or numbers; an unknown name
+// is dropped, as stout does.
+func readEnum(raw interface{}, v reflect.Value, enum string, wrong error) (bool, error) {
+	switch r := raw.(type) {
+	case string:
+		n, ok := enumValue(enum, r)
+		if !ok {
+			return false, nil // stout drops enum names it does not know
+		}
+		v.SetInt(int64(n))
+	case json.Number:
+		n, err := r.Int64()
+		if err != nil {
 			return false, wrong
 		}
-		return true, nil
+		v.SetInt(n)
+	default:
+		return false, wrong
 	}
+	return true, nil
+}
+
+// readScalar sets v, a string, bytes (base64), bool or number field, to raw.
+func readScalar(raw interface{}, v reflect.Value, name string, wrong error) (bool, error) {
 	switch v.Kind() {
 	case reflect.String:
 		s, ok := raw.(string)
@@ -380,7 +391,7 @@ func readScalarOrMessage(raw interface{}, v reflect.Value, f fieldInfo, path str
 		}
 		b, err := decodeBase64(s)
 		if err != nil {
-			return false, fmt.Errorf("Failed to base64 decode bytes field '%s': %s", f.name, err)
+			return false, fmt.Errorf("Failed to base64 decode bytes field '%s': %s", name, err)
 		}
 		v.SetBytes(b)
 	case reflect.Bool:
@@ -400,7 +411,7 @@ func readScalarOrMessage(raw interface{}, v reflect.Value, f fieldInfo, path str
 			return false, wrong
 		}
 		if err := setNumber(v, num); err != nil {
-			return false, fmt.Errorf("Failed to convert '%s' to %s for field '%s'", num, v.Kind(), f.name)
+			return false, fmt.Errorf("Failed to convert '%s' to %s for field '%s'", num, v.Kind(), name)
 		}
 	default:
 		return false, wrong

@@ -7,11 +7,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+
+	"github.com/sockerhpc/socker/internal/uuid"
 )
 
 // The master's HTTP layer is written by hand on purpose: net/http orders
@@ -100,51 +104,84 @@ func respond(w io.Writer, code int, body string, extra ...string) {
 }
 
 // handle answers one request; it returns true when the connection became a
-// subscription stream.
+// subscription stream. The checks come in the master's order: the route,
+// the call's decoding and validation, then (but for SUBSCRIBE) the
+// framework and its stream.
 func (c *Cluster) handle(conn net.Conn, req *http.Request, body []byte) bool {
-	p := req.URL.Path
-	if p != "/api/v1/scheduler" && !strings.HasPrefix(p, "/api/v1/scheduler/") && p != "/master/api/v1/scheduler" {
-		respond(conn, http.StatusNotFound, "")
+	call, herr := decodeCall(req, body)
+	if herr != nil {
+		respond(conn, herr.code, herr.msg, herr.extra...)
 		return false
 	}
-	if req.Method != http.MethodPost {
-		respond(conn, http.StatusMethodNotAllowed,
-			fmt.Sprintf("405 Method Not Allowed. Expecting one of { 'POST' }, but received '%s'.", req.Method), "Allow: POST")
+	if call.Type == scheduler.Call_SUBSCRIBE {
+		return c.handleSubscribe(conn, req, call)
+	}
+	c.mu.Lock()
+	fw, herr := c.caller(req, call)
+	if herr != nil {
+		c.mu.Unlock()
+		respond(conn, herr.code, herr.msg)
 		return false
+	}
+	var ending *stream
+	if call.Type == scheduler.Call_TEARDOWN {
+		ending = fw.stream
+	}
+	c.dispatch(fw, call)
+	c.mu.Unlock()
+	if ending != nil {
+		ending.wait(5 * time.Second) // the stream's zero chunk goes out before the 202
+	}
+	respond(conn, http.StatusAccepted, "")
+	return false
+}
+
+// httpError is a response the master gives to a request it refuses.
+type httpError struct {
+	code  int
+	msg   string
+	extra []string // header lines
+}
+
+// decodeCall checks the request's route and method, decodes its body as
+// its Content-Type says, and validates the call.
+func decodeCall(req *http.Request, body []byte) (*scheduler.Call, *httpError) {
+	p := req.URL.Path
+	if p != "/api/v1/scheduler" && !strings.HasPrefix(p, "/api/v1/scheduler/") && p != "/master/api/v1/scheduler" {
+		return nil, &httpError{code: http.StatusNotFound}
+	}
+	if req.Method != http.MethodPost {
+		return nil, &httpError{http.StatusMethodNotAllowed,
+			fmt.Sprintf("405 Method Not Allowed. Expecting one of { 'POST' }, but received '%s'.", req.Method), []string{"Allow: POST"}}
 	}
 	var call scheduler.Call
 	typeSet := false
 	switch ct := req.Header.Values("Content-Type"); {
 	case len(ct) == 0:
-		respond(conn, http.StatusBadRequest, "Expecting 'Content-Type' to be present")
-		return false
+		return nil, &httpError{code: http.StatusBadRequest, msg: "Expecting 'Content-Type' to be present"}
 	case ct[0] == protobufType:
 		if err := call.Unmarshal(body); err != nil {
-			respond(conn, http.StatusBadRequest, "Failed to parse body into Call protobuf")
-			return false
+			return nil, &httpError{code: http.StatusBadRequest, msg: "Failed to parse body into Call protobuf"}
 		}
 		typeSet = call.Type != scheduler.Call_UNKNOWN // proto2 presence is lost by gogo
 	case ct[0] == jsonType:
 		present, err := unmarshalJSON(body, &call)
 		if err != nil {
-			respond(conn, http.StatusBadRequest, err.Error())
-			return false
+			return nil, &httpError{code: http.StatusBadRequest, msg: err.Error()}
 		}
 		typeSet = present["type"]
 	default:
-		respond(conn, http.StatusUnsupportedMediaType, "Expecting 'Content-Type' of application/json or application/x-protobuf")
-		return false
+		return nil, &httpError{code: http.StatusUnsupportedMediaType, msg: "Expecting 'Content-Type' of application/json or application/x-protobuf"}
 	}
 	if msg := validate(&call, typeSet); msg != "" {
-		respond(conn, http.StatusBadRequest, "Failed to validate scheduler::Call: "+msg)
-		return false
+		return nil, &httpError{code: http.StatusBadRequest, msg: "Failed to validate scheduler::Call: " + msg}
 	}
+	return &call, nil
+}
 
-	if call.Type == scheduler.Call_SUBSCRIBE {
-		return c.handleSubscribe(conn, req, &call)
-	}
-
-	c.mu.Lock()
+// caller finds the subscribed framework a (non-SUBSCRIBE) call comes from,
+// on the stream it names. c.mu is held.
+func (c *Cluster) caller(req *http.Request, call *scheduler.Call) (*framework, *httpError) {
 	fw := c.frameworks[call.FrameworkID.Value]
 	var fail string
 	code := http.StatusBadRequest
@@ -163,21 +200,9 @@ func (c *Cluster) handle(conn net.Conn, req *http.Request, body []byte) bool {
 		fail = "Failed to validate scheduler::Call: Expecting 'type' to be a known call type, got UNKNOWN"
 	}
 	if fail != "" {
-		c.mu.Unlock()
-		respond(conn, code, fail)
-		return false
+		return nil, &httpError{code: code, msg: fail}
 	}
-	var ending *stream
-	if call.Type == scheduler.Call_TEARDOWN {
-		ending = fw.stream
-	}
-	c.dispatch(fw, &call)
-	c.mu.Unlock()
-	if ending != nil {
-		ending.wait(5 * time.Second) // the stream's zero chunk goes out before the 202
-	}
-	respond(conn, http.StatusAccepted, "")
-	return false
+	return fw, nil
 }
 
 func (c *Cluster) handleSubscribe(conn net.Conn, req *http.Request, call *scheduler.Call) bool {
@@ -194,7 +219,7 @@ func (c *Cluster) handleSubscribe(conn net.Conn, req *http.Request, call *schedu
 		respond(conn, http.StatusBadRequest, "Subscribe calls should not include the 'Mesos-Stream-Id' header")
 		return false
 	}
-	s := newStream(newUUID(), conn, json, c.streamBroken)
+	s := newStream(uuid.New(), conn, json, c.streamBroken)
 	ct := jsonType
 	if !json {
 		ct = protobufType
@@ -255,26 +280,8 @@ func validate(call *scheduler.Call, typeSet bool) string {
 	if call.FrameworkID == nil {
 		return "Expecting 'framework_id' to be present"
 	}
-	need := map[scheduler.Call_Type]struct {
-		name string
-		set  bool
-	}{
-		scheduler.Call_ACCEPT:                       {"accept", call.Accept != nil},
-		scheduler.Call_DECLINE:                      {"decline", call.Decline != nil},
-		scheduler.Call_ACCEPT_INVERSE_OFFERS:        {"accept_inverse_offers", call.AcceptInverseOffers != nil},
-		scheduler.Call_DECLINE_INVERSE_OFFERS:       {"decline_inverse_offers", call.DeclineInverseOffers != nil},
-		scheduler.Call_KILL:                         {"kill", call.Kill != nil},
-		scheduler.Call_SHUTDOWN:                     {"shutdown", call.Shutdown != nil},
-		scheduler.Call_ACKNOWLEDGE:                  {"acknowledge", call.Acknowledge != nil},
-		scheduler.Call_ACKNOWLEDGE_OPERATION_STATUS: {"acknowledge_operation_status", call.AcknowledgeOperationStatus != nil},
-		scheduler.Call_RECONCILE:                    {"reconcile", call.Reconcile != nil},
-		scheduler.Call_RECONCILE_OPERATIONS:         {"reconcile_operations", call.ReconcileOperations != nil},
-		scheduler.Call_MESSAGE:                      {"message", call.Message != nil},
-		scheduler.Call_REQUEST:                      {"request", call.Request != nil},
-		scheduler.Call_UPDATE_FRAMEWORK:             {"update_framework", call.UpdateFramework != nil},
-	}
-	if n, ok := need[call.Type]; ok && !n.set {
-		return "Expecting '" + n.name + "' to be present"
+	if slices.Contains(needsMessage, call.Type) && !messagePresent(call, strings.ToLower(call.Type.String())) {
+		return "Expecting '" + strings.ToLower(call.Type.String()) + "' to be present"
 	}
 	if call.Type == scheduler.Call_ACKNOWLEDGE {
 		if u := call.Acknowledge.UUID; len(u) != 16 || bytes.Equal(u, make([]byte, 16)) {
@@ -282,4 +289,26 @@ func validate(call *scheduler.Call, typeSet bool) string {
 		}
 	}
 	return ""
+}
+
+// needsMessage are the call types whose message must be present: the field
+// named as the type in lower case (ACCEPT: accept). REVIVE's and SUPPRESS'
+// are optional; TEARDOWN has none.
+var needsMessage = []scheduler.Call_Type{
+	scheduler.Call_ACCEPT, scheduler.Call_DECLINE, scheduler.Call_ACCEPT_INVERSE_OFFERS, scheduler.Call_DECLINE_INVERSE_OFFERS,
+	scheduler.Call_KILL, scheduler.Call_SHUTDOWN, scheduler.Call_ACKNOWLEDGE, scheduler.Call_ACKNOWLEDGE_OPERATION_STATUS,
+	scheduler.Call_RECONCILE, scheduler.Call_RECONCILE_OPERATIONS, scheduler.Call_MESSAGE, scheduler.Call_REQUEST,
+	scheduler.Call_UPDATE_FRAMEWORK,
+}
+
+// messagePresent reports whether the field of call whose JSON name is name
+// is set.
+func messagePresent(call *scheduler.Call, name string) bool {
+	v := reflect.ValueOf(call).Elem()
+	for i := range v.NumField() {
+		if tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ","); tag == name {
+			return !v.Field(i).IsNil()
+		}
+	}
+	return false
 }

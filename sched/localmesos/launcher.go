@@ -83,68 +83,80 @@ func (l *ExecLauncher) Launch(spec LaunchSpec) (Process, error) {
 	}
 	defer stdout.Close()
 	defer stderr.Close()
-
-	// shell: /bin/sh -c value; else value is the executable and arguments
-	// its argv (argv[0] becomes value: the trampoline cannot set it).
-	argv := []string{"/bin/sh", "-c", spec.Command.GetValue()}
-	if !spec.Command.GetShell() {
-		argv = []string{spec.Command.GetValue()}
-		if len(spec.Command.Arguments) > 1 {
-			argv = append(argv, spec.Command.Arguments[1:]...)
-		}
+	cmd := func(name string, args ...string) *exec.Cmd {
+		c := exec.Command(name, args...)
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		c.Dir, c.Env, c.Stdout, c.Stderr = spec.Sandbox, spec.Env, stdout, stderr
+		return c
 	}
-	p := &execProcess{}
+	argv := taskArgv(&spec.Command)
 	parent := "/mesos"
 	if os.Geteuid() != 0 { // our own user's task: no switch
 		cred = nil
 		if parent = delegatedTo(os.Geteuid()); parent == "" { // and no cgroup
-			p.cmd = exec.Command(argv[0], argv[1:]...)
-			p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-			p.cmd.Dir, p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = spec.Sandbox, spec.Env, stdout, stderr
+			p := &execProcess{cmd: cmd(argv[0], argv[1:]...)}
 			if err := p.cmd.Start(); err != nil {
 				return nil, err
 			}
 			return p, nil
 		}
 	}
-
-	// The trampoline starts as the user, in its own process group, and
-	// waits until we have moved it into the new cgroup.
-	if p.cg, err = newTaskCgroup(parent, spec.ContainerID, spec.CPUs, spec.MemMB); err != nil {
+	cg, err := newTaskCgroup(parent, spec.ContainerID, spec.CPUs, spec.MemMB)
+	if err != nil {
 		return nil, fmt.Errorf("creating cgroup %s/%s: %w", parent, spec.ContainerID, err)
 	}
-	if cred != nil { // --switch_user: the task's user gets its cgroup directories
+	p := &execProcess{cg: cg, cmd: cmd("/bin/sh", append([]string{"-c", trampoline, "sh"}, argv...)...)}
+	p.cmd.SysProcAttr.Credential = cred
+	if err := p.startInCgroup(cred); err != nil {
+		cg.destroy()
+		return nil, err
+	}
+	return p, nil
+}
+
+// taskArgv is a command task's argv. shell: /bin/sh -c value; else value
+// is the executable and arguments its argv (argv[0] becomes value: the
+// trampoline cannot set it).
+func taskArgv(c *mesos.CommandInfo) []string {
+	if c.GetShell() {
+		return []string{"/bin/sh", "-c", c.GetValue()}
+	}
+	argv := []string{c.GetValue()}
+	if len(c.Arguments) > 1 {
+		argv = append(argv, c.Arguments[1:]...)
+	}
+	return argv
+}
+
+// startInCgroup starts p's trampoline, which runs as the task's user (cred;
+// nil: ours), in its own process group, and lets it exec the command once it
+// has been moved into p's cgroup. With --switch_user the task's user gets its
+// cgroup directories first. The caller destroys the cgroup on an error.
+func (p *execProcess) startInCgroup(cred *syscall.Credential) error {
+	if cred != nil {
 		if err := p.cg.chown(int(cred.Uid), int(cred.Gid)); err != nil {
-			p.cg.destroy()
-			return nil, err
+			return err
 		}
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		p.cg.destroy()
-		return nil, err
+		return err
 	}
 	defer w.Close()
-	p.cmd = exec.Command("/bin/sh", append([]string{"-c", trampoline, "sh"}, argv...)...)
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
-	p.cmd.Dir, p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = spec.Sandbox, spec.Env, stdout, stderr
 	p.cmd.ExtraFiles = []*os.File{r}
 	err = p.cmd.Start()
 	r.Close()
-	if err == nil {
-		if err = p.cg.add(p.cmd.Process.Pid); err == nil {
-			_, err = w.Write([]byte("go\n"))
-		}
-		if err != nil {
-			p.cmd.Process.Kill()
-			p.cmd.Wait()
-		}
+	if err != nil {
+		return err
+	}
+	if err = p.cg.add(p.cmd.Process.Pid); err == nil {
+		_, err = w.Write([]byte("go\n"))
 	}
 	if err != nil {
-		p.cg.destroy()
-		return nil, err
+		p.cmd.Process.Kill()
+		p.cmd.Wait()
 	}
-	return p, nil
+	return err
 }
 
 // TaskCredential resolves the user a task runs as, with the checks of an

@@ -79,41 +79,10 @@ func (c *Cluster) allocate() {
 	if c.closed {
 		return
 	}
-	now := time.Now()
-	var fws []*framework
-	share := map[*framework]float64{}
-	for _, fw := range c.frameworks {
-		if fw.stream == nil || fw.suppressed {
-			continue
-		}
-		fws = append(fws, fw)
-		for _, t := range fw.tasks {
-			if !t.ended {
-				share[fw] += t.res.scalars["cpus"]
-			}
-		}
-		kept := fw.filters[:0]
-		for _, f := range fw.filters {
-			if now.Before(f.expires) {
-				kept = append(kept, f)
-			}
-		}
-		fw.filters = kept
-	}
-	for _, o := range c.offers {
-		share[o.fw] += o.res.scalars["cpus"]
-	}
+	fws, share := c.offerable(time.Now())
 	offered := map[*framework][]mesos.Offer{}
 	for _, a := range c.agents {
-		// Like Mesos' hierarchical allocator, offer what is free now even to
-		// a framework that holds an older offer of this agent: a framework
-		// may get several offers of one agent (and accept them together).
-		free := a.total.minus(a.used)
-		for _, o := range c.offers {
-			if o.agent == a {
-				free = free.minus(o.res)
-			}
-		}
+		free := c.free(a)
 		if !free.allocatable() {
 			continue
 		}
@@ -140,6 +109,50 @@ func (c *Cluster) allocate() {
 			c.send(fw, &scheduler.Event{Type: scheduler.Event_OFFERS, Offers: &scheduler.Event_Offers{Offers: offered[fw]}})
 		}
 	}
+}
+
+// offerable returns the subscribed frameworks that have not suppressed
+// offers, each with its share of CPUs (its running tasks' and outstanding
+// offers'), and drops their filters that expired by now.
+func (c *Cluster) offerable(now time.Time) ([]*framework, map[*framework]float64) {
+	var fws []*framework
+	share := map[*framework]float64{}
+	for _, fw := range c.frameworks {
+		if fw.stream == nil || fw.suppressed {
+			continue
+		}
+		fws = append(fws, fw)
+		for _, t := range fw.tasks {
+			if !t.ended {
+				share[fw] += t.res.scalars["cpus"]
+			}
+		}
+		kept := fw.filters[:0]
+		for _, f := range fw.filters {
+			if now.Before(f.expires) {
+				kept = append(kept, f)
+			}
+		}
+		fw.filters = kept
+	}
+	for _, o := range c.offers {
+		share[o.fw] += o.res.scalars["cpus"]
+	}
+	return fws, share
+}
+
+// free is what agent a has neither in use nor offered. Like Mesos'
+// hierarchical allocator, allocate offers it even to a framework that holds
+// an older offer of a: a framework may get several offers of one agent (and
+// accept them together).
+func (c *Cluster) free(a *agent) resources {
+	free := a.total.minus(a.used)
+	for _, o := range c.offers {
+		if o.agent == a {
+			free = free.minus(o.res)
+		}
+	}
+	return free
 }
 
 func (fw *framework) filtered(a *agent, res resources) bool {

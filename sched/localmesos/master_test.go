@@ -24,6 +24,23 @@ func launchCall(fwID, offerID, agentID, taskID, cmd string) string {
 		fwID, offerID, taskID, taskID, agentID, cmd)
 }
 
+// startOneTask starts a cluster of cfg, subscribes barsuser and launches
+// task id running cmd on the first offer.
+func startOneTask(t *testing.T, cfg Config, id, cmd string) (*Cluster, *sub, mesos.Offer) {
+	t.Helper()
+	c := start(t, cfg)
+	s := subscribe(t, c, fmt.Sprintf(subscribeBarsuser, ""))
+	return c, s, s.launchOnOffer(id, cmd)
+}
+
+// launchOnOffer waits for an offer and launches one command task on it.
+func (s *sub) launchOnOffer(taskID, cmd string) mesos.Offer {
+	s.t.Helper()
+	o := s.await(scheduler.Event_OFFERS, time.Second).Offers.Offers[0]
+	s.mustCall("%s", launchCall(s.fwID, o.ID.Value, o.AgentID.Value, taskID, cmd))
+	return o
+}
+
 // expectNoOffer fails if an OFFERS event arrives within d.
 func (s *sub) expectNoOffer(d time.Duration) {
 	s.t.Helper()
@@ -152,10 +169,7 @@ func TestUpdates_AckGatedAndResent(t *testing.T) {
 	fake := newFakeLauncher()
 	cfg := capturedConfig(fake)
 	cfg.UpdateRetryInterval = 150 * time.Millisecond
-	c := start(t, cfg)
-	s := subscribe(t, c, fmt.Sprintf(subscribeBarsuser, ""))
-	o := s.await(scheduler.Event_OFFERS, time.Second).Offers.Offers[0]
-	s.mustCall("%s", launchCall(s.fwID, o.ID.Value, o.AgentID.Value, "t05-noack", "sleep 20"))
+	_, s, _ := startOneTask(t, cfg, "t05-noack", "sleep 20")
 	first := s.await(scheduler.Event_UPDATE, time.Second)
 	t0 := time.Now()
 	fake.proc(t, "t05-noack").finish(0) // RUNNING and FINISHED are queued behind STARTING
@@ -195,10 +209,7 @@ func TestTeardown_KillsTasksAndForgetsFramework(t *testing.T) {
 	t.Parallel()
 	cap := readTranscript(t, "05-teardown.txt")
 	fake := newFakeLauncher()
-	c := start(t, capturedConfig(fake))
-	s := subscribe(t, c, fmt.Sprintf(subscribeBarsuser, ""))
-	o := s.await(scheduler.Event_OFFERS, time.Second).Offers.Offers[0]
-	s.mustCall("%s", launchCall(s.fwID, o.ID.Value, o.AgentID.Value, "t05-sleep", "sleep 100"))
+	c, s, _ := startOneTask(t, capturedConfig(fake), "t05-sleep", "sleep 100")
 	s.ack(s.await(scheduler.Event_UPDATE, time.Second))
 	s.ack(s.await(scheduler.Event_UPDATE, time.Second))
 	s.mustCall(`{"framework_id":{"value":%q},"type":"TEARDOWN"}`, s.fwID)
@@ -272,10 +283,7 @@ func TestSubscribe_ClosedStreamRemovesFramework(t *testing.T) {
 	fake := newFakeLauncher()
 	cfg := capturedConfig(fake)
 	cfg.HeartbeatInterval = 200 * time.Millisecond
-	c := start(t, cfg)
-	s := subscribe(t, c, fmt.Sprintf(subscribeBarsuser, ""))
-	o := s.await(scheduler.Event_OFFERS, time.Second).Offers.Offers[0]
-	s.mustCall("%s", launchCall(s.fwID, o.ID.Value, o.AgentID.Value, "t1", "sleep 100"))
+	_, s, _ := startOneTask(t, cfg, "t1", "sleep 100")
 	s.await(scheduler.Event_UPDATE, time.Second)
 	s.stream.conn.Close()
 	s.mustCall(`{"framework_id":{"value":%q},"type":"REVIVE"}`, s.fwID) // not noticed yet
@@ -319,8 +327,7 @@ func TestKill_KillingStateAndGracePeriod(t *testing.T) {
 	fake := newFakeLauncher()
 	c := start(t, capturedConfig(fake))
 	s := subscribe(t, c, fmt.Sprintf(subscribeBarsuser, `,"capabilities":[{"type":"TASK_KILLING_STATE"}]`))
-	o := s.await(scheduler.Event_OFFERS, time.Second).Offers.Offers[0]
-	s.mustCall("%s", launchCall(s.fwID, o.ID.Value, o.AgentID.Value, "t1", "trap '' TERM; sleep 100"))
+	s.launchOnOffer("t1", "trap '' TERM; sleep 100")
 	s.ack(s.await(scheduler.Event_UPDATE, time.Second))
 	s.ack(s.await(scheduler.Event_UPDATE, time.Second))
 	at := time.Now()
@@ -349,8 +356,7 @@ func TestAccept_DuplicateTaskID(t *testing.T) {
 	t.Parallel()
 	c := start(t, capturedConfig(nil))
 	s := subscribe(t, c, fmt.Sprintf(subscribeBarsuser, ""))
-	o := s.await(scheduler.Event_OFFERS, time.Second).Offers.Offers[0]
-	s.mustCall("%s", launchCall(s.fwID, o.ID.Value, o.AgentID.Value, "t1", "sleep 100"))
+	o := s.launchOnOffer("t1", "sleep 100")
 	s.ack(s.await(scheduler.Event_UPDATE, time.Second))
 	s.ack(s.await(scheduler.Event_UPDATE, time.Second))
 	o = s.await(scheduler.Event_OFFERS, time.Second).Offers.Offers[0]
@@ -370,8 +376,7 @@ func TestClose_KillsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := subscribe(t, c, fmt.Sprintf(subscribeBarsuser, ""))
-	o := s.await(scheduler.Event_OFFERS, time.Second).Offers.Offers[0]
-	s.mustCall("%s", launchCall(s.fwID, o.ID.Value, o.AgentID.Value, "t1", "trap '' TERM; sleep 100"))
+	s.launchOnOffer("t1", "trap '' TERM; sleep 100")
 	s.await(scheduler.Event_UPDATE, time.Second)
 	done := make(chan error)
 	go func() { done <- c.Close() }()
@@ -448,8 +453,7 @@ func TestExecLauncher_AsInvokingUser(t *testing.T) {
 	}
 	c := start(t, Config{Agents: 1, Launcher: &ExecLauncher{}, AllocationInterval: 50 * time.Millisecond})
 	s := subscribe(t, c, fmt.Sprintf(`{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":%q,"name":"t"}}}`, me.Username))
-	o := s.await(scheduler.Event_OFFERS, time.Second).Offers.Offers[0]
-	s.mustCall("%s", launchCall(s.fwID, o.ID.Value, o.AgentID.Value, "t1", `echo "$MESOS_SANDBOX"; exit 3`))
+	o := s.launchOnOffer("t1", `echo "$MESOS_SANDBOX"; exit 3`)
 	var last event
 	for i := 0; i < 3; i++ {
 		last = s.await(scheduler.Event_UPDATE, 5*time.Second)

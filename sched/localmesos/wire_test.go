@@ -194,6 +194,24 @@ func TestWire_SubscribeProtobuf_StreamDeclineTeardown(t *testing.T) {
 	}
 }
 
+// replayAlone sends request b on a connection of its own, which it
+// returns, and checks the response's head against the one captured on b's
+// connection.
+func replayAlone(t *testing.T, c *Cluster, cap []block, b block) (conn *rawConn, got, want response) {
+	t.Helper()
+	for _, r := range cap {
+		if r.conn == b.conn && r.dir == "<<<" {
+			want = parseResponse(r.data)
+			break
+		}
+	}
+	conn = dial(t, c)
+	conn.send(b.data)
+	got = conn.read(5 * time.Second)
+	sameHead(t, b.label, got, want)
+	return conn, got, want
+}
+
 func TestWire_AcceptNegotiation(t *testing.T) {
 	t.Parallel()
 	cap := readTranscript(t, "01-subscribe-accept-variants.txt")
@@ -202,17 +220,7 @@ func TestWire_AcceptNegotiation(t *testing.T) {
 		if b.dir != ">>>" || !strings.HasPrefix(b.label, "SUBSCRIBE [") {
 			continue
 		}
-		var want response
-		for _, r := range cap {
-			if r.conn == b.conn && r.dir == "<<<" {
-				want = parseResponse(r.data)
-				break
-			}
-		}
-		conn := dial(t, c)
-		conn.send(b.data)
-		got := conn.read(5 * time.Second)
-		sameHead(t, b.label, got, want)
+		conn, got, want := replayAlone(t, c, cap, b)
 		if want.status != "HTTP/1.1 200 OK" {
 			if !bytes.Equal(got.body, want.body) {
 				t.Errorf("%s: body %q, want %q", b.label, got.body, want.body)
@@ -289,17 +297,7 @@ func TestWire_ErrorCases(t *testing.T) {
 		if b.dir != ">>>" || !strings.HasPrefix(b.label, "SUBSCRIBE ") || b.conn < 3 {
 			continue
 		}
-		var want response
-		for _, r := range cap {
-			if r.conn == b.conn && r.dir == "<<<" {
-				want = parseResponse(r.data)
-				break
-			}
-		}
-		conn := dial(t, c)
-		conn.send(b.data)
-		got := conn.read(5 * time.Second)
-		sameHead(t, b.label, got, want)
+		conn, got, want := replayAlone(t, c, cap, b)
 		if !bytes.Equal(got.body, want.body) {
 			t.Errorf("%s: body %q, want %q", b.label, got.body, want.body)
 		}
