@@ -1,5 +1,8 @@
 package wrapper
 
+// Step 0: Main. Privileges: setuid root, all of it, from the first line;
+// nothing is read from the caller here but the command's name.
+
 import (
 	"fmt"
 	"os"

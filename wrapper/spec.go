@@ -53,12 +53,14 @@ func ulimits(limits []security.Limit) []*container.Ulimit {
 // socker process that runs it. The container has the caller's resource
 // limits (see ulimits).
 func Spec(d security.Decision, imageID string, w Wrapper) (*container.Config, *container.HostConfig) {
+	return containerConfig(d, imageID, w), hostConfig(d)
+}
+
+// containerConfig is the container's own part of Spec: the process, its
+// identity and the labels gc reads.
+func containerConfig(d security.Decision, imageID string, w Wrapper) *container.Config {
 	uid := strconv.FormatUint(uint64(d.Caller.UID), 10)
 	gid := strconv.FormatUint(uint64(d.Caller.GID), 10)
-	groups := []string{}
-	for _, g := range d.Caller.Groups {
-		groups = append(groups, strconv.FormatUint(uint64(g), 10))
-	}
 	user := d.Caller.Name
 	if user == "" {
 		user = uid
@@ -86,6 +88,16 @@ func Spec(d security.Decision, imageID string, w Wrapper) (*container.Config, *c
 			LabelWrapperStart: w.Start,
 			LabelWrapperPidNS: w.PidNS,
 		},
+	}
+	return cfg
+}
+
+// hostConfig is the host's part of Spec: groups, confinement, cgroup,
+// limits and mounts.
+func hostConfig(d security.Decision) *container.HostConfig {
+	groups := []string{}
+	for _, g := range d.Caller.Groups {
+		groups = append(groups, strconv.FormatUint(uint64(g), 10))
 	}
 	init := true
 	pids := d.PidsLimit
@@ -116,5 +128,5 @@ func Spec(d security.Decision, imageID string, w Wrapper) (*container.Config, *c
 			},
 		})
 	}
-	return cfg, host
+	return host
 }
