@@ -2,7 +2,6 @@ package testutil
 
 import (
 	"bytes"
-	"crypto/rand"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/sockerhpc/socker/cgroup"
 	"github.com/sockerhpc/socker/internal/cgroupfs"
+	"github.com/sockerhpc/socker/internal/uuid"
 )
 
 // Prerequisites returns an error naming the first thing the root tiers need
@@ -111,10 +111,14 @@ type TaskCgroup struct {
 }
 
 // mesosControllers are the v1 hierarchies a Mesos 1.12 agent with
-// --isolation=cgroups/cpu,cgroups/mem puts a task in.
-var mesosControllers = map[cgroup1.Name]bool{
-	cgroup1.Cpu: true, cgroup1.Cpuacct: true, cgroup1.Memory: true, cgroup1.Freezer: true,
-}
+// --isolation=cgroups/cpu,cgroups/mem puts a task in (cgroup.MesosManagedV1).
+var mesosControllers = func() map[cgroup1.Name]bool {
+	m := map[cgroup1.Name]bool{}
+	for _, c := range cgroup.MesosManagedV1 {
+		m[cgroup1.Name(c)] = true
+	}
+	return m
+}()
 
 // NewTaskCgroup creates a task cgroup with a memory limit in bytes, every
 // directory root's.
@@ -171,7 +175,7 @@ func newTaskCgroup(parent string, memLimit int64, ctrls map[cgroup1.Name]bool) (
 	if err != nil {
 		return nil, err
 	}
-	id := NewUUID()
+	id := uuid.New()
 	t := &TaskCgroup{ID: id, Path: parent + "/" + id, Mode: mode}
 	if mode == cgroup.V2 {
 		// Mesos enables the controllers it isolates for its subtree.
@@ -272,15 +276,6 @@ func (t *TaskCgroup) EndAsMesos() error {
 		}
 	}
 	return nil
-}
-
-// NewUUID returns a random lowercase UUID, like Mesos container ids.
-func NewUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // RepoRoot returns the root of this module's source tree.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sockerhpc/socker/cgroup"
 	"github.com/sockerhpc/socker/internal/testutil"
+	"github.com/sockerhpc/socker/internal/uuid"
 	"github.com/sockerhpc/socker/sched/localmesos"
 )
 
@@ -156,7 +157,7 @@ func TestRun_RealAgentTaskCgroupWithClusterConfig(t *testing.T) {
 	t.Run("a cgroup the caller made inside her task", func(t *testing.T) {
 		// As alice (no capability: setpriv drops them), in every hierarchy
 		// of the task: mkdir /mesos/<id>/mesos/<id2>, move in, run socker.
-		nested := tc.Path + "/mesos/" + testutil.NewUUID()
+		nested := tc.Path + "/mesos/" + uuid.New()
 		script := ""
 		for _, d := range tc.Dirs() {
 			h := filepath.Dir(filepath.Dir(d))

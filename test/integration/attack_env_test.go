@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sockerhpc/socker/internal/testutil"
+	"github.com/sockerhpc/socker/internal/uuid"
 	"github.com/sockerhpc/socker/security"
 )
 
@@ -121,7 +121,7 @@ func newHostileState(t *testing.T, work, godebug string) hostileState {
 		"HTTP_PROXY=" + proxy, "HTTPS_PROXY=" + proxy, "ALL_PROXY=" + proxy,
 		"http_proxy=" + proxy, "https_proxy=" + proxy, "all_proxy=" + proxy, "NO_PROXY=",
 		"USER=root", "LOGNAME=root", "HOME=/etc", "PWD=/", "TMPDIR=/etc",
-		"MESOS_SANDBOX=/etc", "MESOS_CONTAINER_ID=" + testutil.NewUUID(), "MESOS_TASK_ID=other",
+		"MESOS_SANDBOX=/etc", "MESOS_CONTAINER_ID=" + uuid.New(), "MESOS_TASK_ID=other",
 		"SLURM_JOB_ID=1", "SUDO_UID=0", "TZ=:/etc/shadow",
 		"PATH=" + work, "PATH=/usr/bin", "PATH=.", "=nameless", "no-equals-sign", "BASH_FUNC_x%%=() { id; }",
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sockerhpc/socker/cgroup"
 	"github.com/sockerhpc/socker/internal/testutil"
+	"github.com/sockerhpc/socker/internal/uuid"
 	"github.com/sockerhpc/socker/security"
 )
 
@@ -142,7 +143,7 @@ func TestGC_RemovesTheContainerOfAKilledWrapper(t *testing.T) {
 // A container whose Mesos task cgroup is gone goes too, even when its
 // wrapper's pid cannot be judged (here: another pid namespace).
 func TestGC_RemovesAContainerWhoseTaskIsGone(t *testing.T) {
-	goneTask := "/mesos/" + testutil.NewUUID()
+	goneTask := "/mesos/" + uuid.New()
 	uid := strconv.Itoa(int(alice.UID))
 	ctx := context.Background()
 	c, err := docker.ContainerCreate(ctx, &container.Config{
