@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -42,7 +41,7 @@ func freshAudit(t *testing.T) string {
 	}
 	t.Cleanup(func() { os.RemoveAll(d) })
 	p := filepath.Join(d, "audit.log")
-	withConfig(t, strings.Replace(baseConfig, strconv.Quote(auditPath), strconv.Quote(p), 1))
+	withConfig(t, auditConfig(p))
 	return p
 }
 
@@ -51,13 +50,7 @@ func freshAudit(t *testing.T) string {
 // in a newline.
 func logRecords(t *testing.T, path string) []map[string]any {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := readIfExists(t, path)
 	if len(data) > 0 && data[len(data)-1] != '\n' {
 		t.Errorf("%s does not end in a newline: ...%q", path, tail(data))
 	}
@@ -424,8 +417,7 @@ func TestAttackLimits_ContainerGetsCallerLimits(t *testing.T) {
 func TestAttackLimits_TinyLimitsNoRuntimeText(t *testing.T) {
 	absent := "registry.example.org/socker-test/absent:1"
 	log := freshAudit(t)
-	withConfig(t, strings.Replace(strings.Replace(baseConfig, strconv.Quote(auditPath), strconv.Quote(log), 1),
-		"allow = ["+strconv.Quote(image)+"]", "allow = ["+strconv.Quote(image)+", "+strconv.Quote(absent)+"]", 1))
+	withConfig(t, allowImages(auditConfig(log), image, absent))
 	tc := task(t, 256*mib)
 	raise := canRaiseHardLimits(t)
 	for _, lim := range []struct {

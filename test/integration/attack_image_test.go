@@ -4,7 +4,6 @@ package integration
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -86,7 +85,7 @@ func TestAttackImage_References(t *testing.T) {
 // a short ID, with or without "sha256:", is still refused.
 func TestAttackImage_IDOnlyWhenListed(t *testing.T) {
 	id := imageID(t)
-	withConfig(t, strings.Replace(baseConfig, "allow = ["+strconv.Quote(image)+"]", "allow = ["+strconv.Quote(id)+"]", 1))
+	withConfig(t, allowImages(baseConfig, id))
 	ok := task(t, 256*mib)
 	r := run(t, sockerRun(ok, &alice, id, "sh", "-c", "echo ran"), "")
 	if r.code != 0 || r.stdout != "ran\n" {
@@ -116,7 +115,7 @@ func TestAttackImage_IDOnlyWhenListed(t *testing.T) {
 // (no image event), even from a registry name.
 func TestAttackImage_AllowedButAbsentNeverPulled(t *testing.T) {
 	absent := "registry.example.org/socker-test/absent:1"
-	withConfig(t, strings.Replace(baseConfig, "allow = ["+strconv.Quote(image)+"]", "allow = ["+strconv.Quote(image)+", "+strconv.Quote(absent)+"]", 1))
+	withConfig(t, allowImages(baseConfig, image, absent))
 	tc := task(t, 64*mib)
 	since := time.Now()
 	p := startProbe(t)

@@ -4,10 +4,7 @@ package integration
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 )
@@ -17,14 +14,8 @@ import (
 // clears it), removed at the end of the test.
 func installCopy(t *testing.T, name string, uid, gid uint32, mode os.FileMode) string {
 	t.Helper()
-	data, err := os.ReadFile(socker)
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, data, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	copySocker(t, p, 0o700)
 	t.Cleanup(func() { os.Remove(p) })
 	if err := os.Chown(p, int(uid), int(gid)); err != nil {
 		t.Fatal(err)
@@ -33,11 +24,6 @@ func installCopy(t *testing.T, name string, uid, gid uint32, mode os.FileMode) s
 		t.Fatal(err)
 	}
 	return p
-}
-
-// auditConfig returns the base config with the audit log at path.
-func auditConfig(path string) string {
-	return strings.Replace(baseConfig, strconv.Quote(auditPath), strconv.Quote(path), 1)
 }
 
 // TestAttackInstall_TamperableBinaryOrAuditLog: a socker binary that is
@@ -65,21 +51,9 @@ func TestAttackInstall_TamperableBinaryOrAuditLog(t *testing.T) {
 	})
 	t.Run("binary on a nosuid filesystem", func(t *testing.T) {
 		mnt := filepath.Join(dir, "nosuid")
-		if err := os.MkdirAll(mnt, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "nosuid,size=64m,mode=0755", "tmpfs", mnt).CombinedOutput(); err != nil {
-			t.Fatalf("mount tmpfs: %v %s", err, out)
-		}
-		defer exec.Command("umount", mnt).Run()
-		data, err := os.ReadFile(socker)
-		if err != nil {
-			t.Fatal(err)
-		}
+		mountTmpfs(t, mnt, 0o755, "nosuid,size=64m,mode=0755")
 		bin := filepath.Join(mnt, "socker")
-		if err := os.WriteFile(bin, data, 0o700); err != nil {
-			t.Fatal(err)
-		}
+		copySocker(t, bin, 0o700)
 		if err := os.Chmod(bin, setuidRoot); err != nil {
 			t.Fatal(err)
 		}

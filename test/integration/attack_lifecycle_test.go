@@ -140,7 +140,7 @@ func TestRun_AnonymousVolumesRemoved(t *testing.T) {
 			t.Fatalf("docker commit: %v %s", err, out)
 		}
 	}
-	withConfig(t, strings.Replace(baseConfig, fmt.Sprintf("allow = [%q]", image), fmt.Sprintf("allow = [%q, %q]", image, volImage), 1))
+	withConfig(t, allowImages(baseConfig, image, volImage))
 	volumes := func() []string {
 		out, err := exec.Command("docker", "volume", "ls", "-q").Output()
 		if err != nil {

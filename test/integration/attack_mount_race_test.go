@@ -23,12 +23,7 @@ import (
 func TestAttackMountRace_SwappedSourceNeverBinds(t *testing.T) {
 	tc := task(t, 64*mib)
 	base := filepath.Join(shareDir, "mount-race")
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	must := fatalOnError(t)
 	must(os.MkdirAll(filepath.Join(base, "real"), 0o755))
 	t.Cleanup(func() { os.RemoveAll(base) })
 	// A directory only root may pass, and in it one anyone could read: the

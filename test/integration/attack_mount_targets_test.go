@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -70,19 +69,21 @@ func mtTrees(t *testing.T, roots ...string) map[string]string {
 // before was listed.
 func mtAssertSame(t *testing.T, before map[string]string, roots ...string) {
 	t.Helper()
-	after := mtTrees(t, roots...)
-	for p, b := range before {
-		if a, ok := after[p]; !ok {
-			t.Errorf("%s was removed", p)
-		} else if a != b {
-			t.Errorf("%s changed: %s -> %s", p, b, a)
-		}
+	assertSameStates(t, before, mtTrees(t, roots...))
+}
+
+// mtSite creates the directory name under shareDir, removed at the end of
+// the test, and configures it as a read-only site mount at target for the
+// test. It returns the directory.
+func mtSite(t *testing.T, name, target string) string {
+	t.Helper()
+	site := filepath.Join(shareDir, name)
+	if err := os.MkdirAll(site, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	for p, a := range after {
-		if _, ok := before[p]; !ok {
-			t.Errorf("%s was created: %s", p, a)
-		}
-	}
+	t.Cleanup(func() { os.RemoveAll(site) })
+	withConfig(t, allowMounts(baseConfig, "\nsite = "+quoteList(site+":"+target+":ro"), shareDir))
+	return site
 }
 
 // mtDir creates, under the allowed prefix shareDir, a 0755 directory owned
@@ -257,13 +258,7 @@ func TestAttackMountTargets_NestedAndDockerTargetsRefused(t *testing.T) {
 	bobDir := mtDir(t, bob, "mt-bob-nest")
 	own := mtDir(t, alice, "mt-alice-nest")
 	own2 := mtDir(t, alice, "mt-alice-nest2")
-	site := filepath.Join(shareDir, "mt-site")
-	if err := os.MkdirAll(site, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(site) })
-	withConfig(t, strings.Replace(baseConfig, "allow = ["+strconv.Quote(shareDir)+"]",
-		"allow = ["+strconv.Quote(shareDir)+"]\nsite = ["+strconv.Quote(site+":/opt/site:ro")+"]", 1))
+	site := mtSite(t, "mt-site", "/opt/site")
 	roots := []string{bobDir, own, own2, site}
 	tc := task(t, 64*mib)
 	cases := []struct {
@@ -307,13 +302,7 @@ func TestAttackMountTargets_OwnWritableDirectoryRuns(t *testing.T) {
 	bob := mtBob(t)
 	bobDir := mtDir(t, bob, "mt-bob-ok")
 	own := mtDir(t, alice, "mt-alice-ok")
-	site := filepath.Join(shareDir, "mt-site-ok")
-	if err := os.MkdirAll(site, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(site) })
-	withConfig(t, strings.Replace(baseConfig, "allow = ["+strconv.Quote(shareDir)+"]",
-		"allow = ["+strconv.Quote(shareDir)+"]\nsite = ["+strconv.Quote(site+":/site:ro")+"]", 1))
+	site := mtSite(t, "mt-site-ok", "/site")
 	tc := task(t, 256*mib)
 	beforeOwn, before := mtTree(t, own), mtTrees(t, bobDir, site)
 	r := run(t, sockerRun(tc, &alice, "--mount", own+":/work", "--mount", bobDir+":/ref:ro", "--workdir", "/work/a/b",

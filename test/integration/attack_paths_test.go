@@ -20,13 +20,7 @@ import (
 // following symlinks.
 func pathsConfig(t *testing.T, extra string) string {
 	t.Helper()
-	allow := []string{homeOf(t, alice), dir, "/run", "/var/run"}
-	quoted := make([]string, len(allow))
-	for i, a := range allow {
-		quoted[i] = strconv.Quote(a)
-	}
-	return strings.Replace(baseConfig, "allow = ["+strconv.Quote(shareDir)+"]",
-		"allow = ["+strings.Join(quoted, ", ")+"]"+extra, 1)
+	return allowMounts(baseConfig, extra, homeOf(t, alice), dir, "/run", "/var/run")
 }
 
 // TestAttackPaths_MountSourcesRefused: symlinks (to /etc, through a
@@ -43,12 +37,7 @@ func TestAttackPaths_MountSourcesRefused(t *testing.T) {
 	home := homeOf(t, alice)
 	work := userDir(t, alice, "attack-paths")
 	real := filepath.Join(work, "real")
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	must := fatalOnError(t)
 	must(os.MkdirAll(filepath.Join(real, "sub"), 0o755))
 	must(os.Symlink("/etc", filepath.Join(work, "etc-link")))
 	must(os.Symlink(real, filepath.Join(work, "dir-link")))

@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -69,18 +67,7 @@ func TestAttackTools_ExplainMatchesCreatedContainer(t *testing.T) {
 	}
 
 	wrapper := sockerRun(tc, &alice, args...)
-	if err := wrapper.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		wrapper.Process.Signal(syscall.SIGTERM)
-		wrapper.Wait()
-	}()
-	id := waitForContainer(t, tc)
-	ins, err := docker.ContainerInspect(context.Background(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ins := startContainer(t, tc, wrapper)
 	got, want := ins.Config, &ex.Config
 	gh, wh := ins.HostConfig, &ex.HostConfig
 

@@ -7,8 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -109,19 +107,13 @@ func TestRun_AuditEscapesControlCharacters(t *testing.T) {
 func TestRun_AuditFailureStartsNothing(t *testing.T) {
 	tc := task(t, 256*mib)
 	full := filepath.Join(dir, "full")
-	if err := os.MkdirAll(full, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16k,mode=0700", "tmpfs", full).CombinedOutput(); err != nil {
-		t.Fatalf("mount tmpfs: %v %s", err, out)
-	}
-	defer exec.Command("umount", full).Run()
+	mountTmpfs(t, full, 0o700, "size=16k,mode=0700")
 	log := filepath.Join(full, "audit.log")
 	if err := os.WriteFile(log, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	exec.Command("dd", "if=/dev/zero", "of="+filepath.Join(full, "filler"), "bs=4k", "count=64").Run()
-	withConfig(t, strings.Replace(baseConfig, strconv.Quote(auditPath), strconv.Quote(log), 1))
+	withConfig(t, auditConfig(log))
 	since := time.Now()
 	r := run(t, sockerRun(tc, &alice, image, "sh", "-c", "echo ran"), "")
 	assertOneLineError(t, r, 78, "refusing to start")
@@ -142,13 +134,7 @@ func TestRun_InstallationProblems(t *testing.T) {
 	tc := task(t, 256*mib)
 
 	plain := filepath.Join(dir, "socker-nosuid")
-	data, err := os.ReadFile(socker)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(plain, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	copySocker(t, plain, 0o755)
 	r := run(t, tc.Command(&alice, plain, "run", image, "id"), "")
 	assertOneLineError(t, r, 78, "setuid root is not in effect")
 

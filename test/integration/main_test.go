@@ -184,15 +184,8 @@ func auditLines(t *testing.T) []string {
 // not exist).
 func auditLinesOf(t *testing.T, path string) []string {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	var lines []string
-	s := bufio.NewScanner(bytes.NewReader(data))
+	s := bufio.NewScanner(bytes.NewReader(readIfExists(t, path)))
 	s.Buffer(nil, 1<<20)
 	for s.Scan() {
 		lines = append(lines, s.Text())
@@ -446,20 +439,7 @@ func takeSnapshot(t *testing.T) snapshot {
 // modified since the snapshot was taken.
 func (before snapshot) assertUnchanged(t *testing.T) {
 	t.Helper()
-	after := takeSnapshot(t)
-	for p, b := range before {
-		a, ok := after[p]
-		if !ok {
-			t.Errorf("%s was removed", p)
-		} else if a != b {
-			t.Errorf("%s changed: %+v -> %+v", p, b, a)
-		}
-	}
-	for p, a := range after {
-		if _, ok := before[p]; !ok {
-			t.Errorf("%s was created: %+v", p, a)
-		}
-	}
+	assertSameStates(t, before, takeSnapshot(t))
 }
 
 // probe is the state before one attempt that must be refused.

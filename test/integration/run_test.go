@@ -119,18 +119,7 @@ func waitForContainer(t *testing.T, tc *testutil.TaskCgroup) string {
 func TestRun_ContainerBeneathTaskCgroup_WrapperUnprivileged(t *testing.T) {
 	tc := task(t, 256*mib)
 	cmd := sockerRun(tc, &alice, image, "sleep", "60")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	}()
-	id := waitForContainer(t, tc)
-	ins, err := docker.ContainerInspect(context.Background(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ins := startContainer(t, tc, cmd)
 	if ins.HostConfig.CgroupParent != tc.Path {
 		t.Errorf("CgroupParent %q, want %q", ins.HostConfig.CgroupParent, tc.Path)
 	}
