@@ -22,6 +22,7 @@ import (
 
 	"github.com/sockerhpc/socker/internal/testutil"
 	"github.com/sockerhpc/socker/security"
+	"github.com/sockerhpc/socker/test/bench/internal/benchutil"
 	"github.com/sockerhpc/socker/wrapper"
 )
 
@@ -88,22 +89,7 @@ func bench(ctx context.Context, image string, n int) (report string, err error) 
 		return "", err
 	}
 
-	// As the integration tests' baseConfig, without the mount prefix (the
-	// benchmark binds nothing).
-	in, err := testutil.NewInstall("socker-bench-", func(auditPath string) string {
-		return fmt.Sprintf(`[images]
-allow = [%q]
-[users]
-min_uid = 1000
-deny_groups = ["docker", "sudo", "disk", "adm"]
-[container]
-network = "none"
-pids_limit = %d
-stop_grace_seconds = 10
-[audit]
-path = %q
-`, image, pidsLimit, auditPath)
-	})
+	in, err := benchutil.Install("socker-bench-", benchutil.Config{Image: image, Network: "none", PidsLimit: pidsLimit})
 	if err != nil {
 		return "", err
 	}

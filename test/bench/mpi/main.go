@@ -20,6 +20,7 @@ import (
 
 	"github.com/sockerhpc/socker/internal/testutil"
 	"github.com/sockerhpc/socker/sched/localmesos"
+	"github.com/sockerhpc/socker/test/bench/internal/benchutil"
 )
 
 const (
@@ -73,22 +74,8 @@ func (b *bench) run(ctx context.Context, n, pn int) (report string, err error) {
 			return "", fmt.Errorf("%s not found (apt-get install mpich)", name)
 		}
 	}
-	in, err := testutil.NewInstall("socker-bench-mpi-", func(auditPath string) string {
-		return fmt.Sprintf(`[images]
-allow = [%q]
-[users]
-min_uid = 1000
-deny_groups = ["docker", "sudo", "disk", "adm"]
-[container]
-network = "host"
-pids_limit = 4096
-stop_grace_seconds = 10
-[cgroups]
-allow_delegated = true
-[audit]
-path = %q
-`, b.image, auditPath)
-	})
+	in, err := benchutil.Install("socker-bench-mpi-", benchutil.Config{Image: b.image, Network: "host", PidsLimit: 4096,
+		Extra: "[cgroups]\nallow_delegated = true\n"})
 	if err != nil {
 		return "", err
 	}

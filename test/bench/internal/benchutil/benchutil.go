@@ -1,0 +1,40 @@
+// Package benchutil holds what socker's benchmarks (test/bench and
+// test/bench/mpi) share: the config they install socker with.
+package benchutil
+
+import (
+	"fmt"
+
+	"github.com/sockerhpc/socker/internal/testutil"
+)
+
+// Config is a benchmark's socker config: the integration tests' baseConfig
+// without the mount prefix (the benchmarks bind nothing).
+type Config struct {
+	Image     string // the one allowed image
+	Network   string // container.network
+	PidsLimit int    // container.pids_limit
+	Extra     string // more sections, each line ending in a newline, before [audit]
+}
+
+// Text returns the config file with the audit log at auditPath.
+func (c Config) Text(auditPath string) string {
+	return fmt.Sprintf(`[images]
+allow = [%q]
+[users]
+min_uid = 1000
+deny_groups = ["docker", "sudo", "disk", "adm"]
+[container]
+network = %q
+pids_limit = %d
+stop_grace_seconds = 10
+%s[audit]
+path = %q
+`, c.Image, c.Network, c.PidsLimit, c.Extra, auditPath)
+}
+
+// Install builds socker and installs it setuid root with config c in a
+// temporary directory named after prefix (testutil.NewInstall).
+func Install(prefix string, c Config) (*testutil.Install, error) {
+	return testutil.NewInstall(prefix, c.Text)
+}
