@@ -38,6 +38,40 @@ func openTestAudit(t *testing.T) (*AuditLog, string) {
 	return &AuditLog{f: f}, p
 }
 
+// openStartedAudit returns, as openTestAudit, a log holding one start
+// record, and the log's bytes.
+func openStartedAudit(t *testing.T) (*AuditLog, string, []byte) {
+	t.Helper()
+	a, p := openTestAudit(t)
+	if err := a.Write(Record{Event: "start"}); err != nil {
+		t.Fatal(err)
+	}
+	return a, p, readLog(t, p)
+}
+
+// logLink makes audit.log, beside target, a symlink to target and returns
+// the link's path.
+func logLink(t *testing.T, target string) string {
+	t.Helper()
+	link := filepath.Join(filepath.Dir(target), "audit.log")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	return link
+}
+
+// openRefused calls OpenAudit(p), which must fail: if it does not, the test
+// fails with "OpenAudit " + what. It returns the error.
+func openRefused(t *testing.T, p, what string) error {
+	t.Helper()
+	a, err := OpenAudit(p)
+	if err == nil {
+		a.Close()
+		t.Fatal("OpenAudit " + what)
+	}
+	return err
+}
+
 func TestAuditWrite(t *testing.T) {
 	a, p := openTestAudit(t)
 	const forged = "\n{\"event\":\"start\"}\r\x1b[2J"
@@ -217,10 +251,7 @@ func TestOpenAudit(t *testing.T) {
 	})
 
 	t.Run("existing file keeps its group (the admin's)", func(t *testing.T) {
-		p := filepath.Join(t.TempDir(), "audit.log")
-		if err := os.WriteFile(p, nil, 0o640); err != nil {
-			t.Fatal(err)
-		}
+		p := writeTemp(t, "audit.log", "", 0o640)
 		if !asRoot {
 			// Refused: the file (and the temporary directory) are not root's.
 			if a, err := OpenAudit(p); err == nil {
@@ -246,39 +277,26 @@ func TestOpenAudit(t *testing.T) {
 		}
 	})
 
-	t.Run("file not owned by root refused", func(t *testing.T) {
-		p := filepath.Join(t.TempDir(), "audit.log")
-		if err := os.WriteFile(p, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		notRootOwned(t, p)
-		a, err := OpenAudit(p)
-		if err == nil {
-			a.Close()
-			t.Fatal("OpenAudit accepted a file not owned by root")
-		}
-		if !strings.Contains(err.Error(), ownerMsg) {
-			t.Errorf("error %q should contain %q", err, ownerMsg)
-		}
-	})
-
-	t.Run("group-writable file refused", func(t *testing.T) {
-		p := filepath.Join(t.TempDir(), "audit.log")
-		if err := os.WriteFile(p, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(p, 0o620); err != nil {
-			t.Fatal(err)
-		}
-		a, err := OpenAudit(p)
-		if err == nil {
-			a.Close()
-			t.Fatal("OpenAudit accepted a group-writable file")
-		}
-		if !strings.Contains(err.Error(), ownerMsg) {
-			t.Errorf("error %q should contain %q", err, ownerMsg)
-		}
-	})
+	for _, c := range []struct {
+		name, what string
+		spoil      func(t *testing.T, p string)
+	}{
+		{"file not owned by root refused", "accepted a file not owned by root", notRootOwned},
+		{"group-writable file refused", "accepted a group-writable file", func(t *testing.T, p string) {
+			if err := os.Chmod(p, 0o620); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := writeTemp(t, "audit.log", "", 0o600)
+			c.spoil(t, p)
+			err := openRefused(t, p, c.what)
+			if !strings.Contains(err.Error(), ownerMsg) {
+				t.Errorf("error %q should contain %q", err, ownerMsg)
+			}
+		})
+	}
 
 	t.Run("symlink refused", func(t *testing.T) {
 		dir := t.TempDir()
@@ -286,15 +304,8 @@ func TestOpenAudit(t *testing.T) {
 		if err := os.WriteFile(target, nil, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		link := filepath.Join(dir, "audit.log")
-		if err := os.Symlink(target, link); err != nil {
-			t.Fatal(err)
-		}
-		a, err := OpenAudit(link)
-		if err == nil {
-			a.Close()
-			t.Fatal("OpenAudit followed a symlink")
-		}
+		link := logLink(t, target)
+		err := openRefused(t, link, "followed a symlink")
 		if !strings.Contains(err.Error(), link) {
 			t.Errorf("error %q does not name %s", err, link)
 		}
@@ -303,15 +314,8 @@ func TestOpenAudit(t *testing.T) {
 	t.Run("dangling symlink refused and not created", func(t *testing.T) {
 		dir := t.TempDir()
 		target := filepath.Join(dir, "created-through-link")
-		link := filepath.Join(dir, "audit.log")
-		if err := os.Symlink(target, link); err != nil {
-			t.Fatal(err)
-		}
-		a, err := OpenAudit(link)
-		if err == nil {
-			a.Close()
-			t.Fatal("OpenAudit followed a dangling symlink")
-		}
+		link := logLink(t, target)
+		openRefused(t, link, "followed a dangling symlink")
 		if _, err := os.Lstat(target); err == nil {
 			t.Errorf("OpenAudit created %s through the symlink", target)
 		}
@@ -410,12 +414,8 @@ func TestAuditWriteFileSizeLimit(t *testing.T) {
 		{"room for the record", 64 << 10, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			a, p := openTestAudit(t)
+			a, p, before := openStartedAudit(t)
 			defer a.Close()
-			if err := a.Write(Record{Event: "start"}); err != nil {
-				t.Fatal(err)
-			}
-			before := readLog(t, p)
 			withFileSizeLimit(t, uint64(int64(len(before))+c.room))
 			err := a.Write(Record{Event: "deny", Message: strings.Repeat("x", 300)})
 			after := readLog(t, p)
@@ -445,12 +445,8 @@ func TestAuditWriteShortWriteUndone(t *testing.T) {
 		{"write error after part", unix.EFBIG},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			a, p := openTestAudit(t)
+			a, p, before := openStartedAudit(t)
 			defer a.Close()
-			if err := a.Write(Record{Event: "start"}); err != nil {
-				t.Fatal(err)
-			}
-			before := readLog(t, p)
 			writeFD = func(fd int, b []byte) (int, error) {
 				n, err := unix.Write(fd, b[:len(b)/2])
 				if err != nil {

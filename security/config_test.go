@@ -85,51 +85,33 @@ func TestParseConfigExample(t *testing.T) {
 	}
 }
 
+// defaultsWith returns DefaultConfig() as set changes it.
+func defaultsWith(set func(c *Config)) Config {
+	c := DefaultConfig()
+	set(&c)
+	return c
+}
+
 func TestParseConfigDefaults(t *testing.T) {
 	tests := []struct {
 		name string
 		toml string
 		want Config
 	}{
-		{
-			name: "empty file gives all defaults",
-			toml: "",
-			want: DefaultConfig(),
-		},
-		{
-			name: "only images and mounts: users, container and audit defaulted",
-			toml: "[images]\nallow = [\"ubuntu\"]\n[mounts]\nallow = [\"/scratch\"]\n",
-			want: func() Config {
-				c := DefaultConfig()
+		{"empty file gives all defaults", "", DefaultConfig()},
+		{"only images and mounts: users, container and audit defaulted", "[images]\nallow = [\"ubuntu\"]\n[mounts]\nallow = [\"/scratch\"]\n",
+			defaultsWith(func(c *Config) {
 				c.Images.Allow = []string{"docker.io/library/ubuntu:latest"}
 				c.Mounts.Allow = []string{"/scratch"}
-				return c
-			}(),
-		},
-		{
-			name: "table present but keys omitted",
-			toml: "[users]\n[container]\n[audit]\n",
-			want: DefaultConfig(),
-		},
-		{
-			name: "deny_groups given replaces the default list",
-			toml: "[users]\ndeny_groups = [\"docker\"]\n",
-			want: func() Config {
-				c := DefaultConfig()
-				c.Users.DenyGroups = []string{"docker"}
-				return c
-			}(),
-		},
-		{
-			name: "network host and stop_grace_seconds 0 accepted",
-			toml: "[container]\nnetwork = \"host\"\nstop_grace_seconds = 0\n",
-			want: func() Config {
-				c := DefaultConfig()
+			})},
+		{"table present but keys omitted", "[users]\n[container]\n[audit]\n", DefaultConfig()},
+		{"deny_groups given replaces the default list", "[users]\ndeny_groups = [\"docker\"]\n",
+			defaultsWith(func(c *Config) { c.Users.DenyGroups = []string{"docker"} })},
+		{"network host and stop_grace_seconds 0 accepted", "[container]\nnetwork = \"host\"\nstop_grace_seconds = 0\n",
+			defaultsWith(func(c *Config) {
 				c.Container.Network = "host"
 				c.Container.StopGraceSeconds = 0
-				return c
-			}(),
-		},
+			})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

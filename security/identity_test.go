@@ -60,11 +60,19 @@ func TestFindPasswd(t *testing.T) {
 	})
 }
 
-func TestLookupPasswd(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "passwd")
-	if err := os.WriteFile(p, []byte(samplePasswd), 0o644); err != nil {
+// writeTemp writes data to the file name, mode perm (less the umask), in a
+// new temporary directory and returns its path.
+func writeTemp(t *testing.T, name, data string, perm os.FileMode) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(data), perm); err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+func TestLookupPasswd(t *testing.T) {
+	p := writeTemp(t, "passwd", samplePasswd, 0o644)
 	tests := []struct {
 		name     string
 		path     string
@@ -98,10 +106,7 @@ broken:x
 `
 
 func TestGroupIDs(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "group")
-	if err := os.WriteFile(p, []byte(sampleGroup), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	p := writeTemp(t, "group", sampleGroup, 0o644)
 	tests := []struct {
 		name  string
 		names []string

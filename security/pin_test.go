@@ -9,13 +9,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func TestPinSourcesThreadIdentity(t *testing.T) {
+// rootTempDir skips the test unless it runs as root, and returns a new
+// temporary directory that every user may pass (it and its parent 0755).
+func rootTempDir(t *testing.T) string {
+	t.Helper()
 	if os.Getuid() != 0 {
 		t.Skip("needs root")
 	}
 	dir := t.TempDir()
 	os.Chmod(filepath.Dir(dir), 0o755)
 	os.Chmod(dir, 0o755)
+	return dir
+}
+
+func TestPinSourcesThreadIdentity(t *testing.T) {
+	dir := rootTempDir(t)
 	src := filepath.Join(dir, "x")
 	if err := os.Mkdir(src, 0o700); err != nil {
 		t.Fatal(err)
@@ -69,12 +77,7 @@ func TestPinSourcesThreadIdentity(t *testing.T) {
 }
 
 func TestPinSourcesWorkdir(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root")
-	}
-	dir := t.TempDir()
-	os.Chmod(filepath.Dir(dir), 0o755)
-	os.Chmod(dir, 0o755)
+	dir := rootTempDir(t)
 	os.Chown(dir, 64001, 64001)
 	d := Decision{Workdir: "/v/sub", Mounts: []Mount{{Source: dir, Target: "/v"}}}
 	if _, dn := denied(PinSources(Caller{UID: 64001, GID: 64001}, d)); dn == nil || dn.Reason != "workdir-missing" {
