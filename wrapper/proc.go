@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -42,7 +40,7 @@ func ParseProcStat(data []byte) (ProcStat, error) {
 	if i < 0 {
 		return ProcStat{}, errors.New("no command name")
 	}
-	f := strings.Fields(string(data[i+1:]))
+	f := bytes.Fields(data[i+1:])
 	// f[0] is field 3 (state), f[6] field 9 (flags), f[19] field 22.
 	if len(f) < 20 {
 		return ProcStat{}, fmt.Errorf("%d fields after the command name, want at least 20", len(f))
@@ -50,14 +48,15 @@ func ParseProcStat(data []byte) (ProcStat, error) {
 	if len(f[0]) != 1 {
 		return ProcStat{}, fmt.Errorf("state %q", f[0])
 	}
-	flags, err := strconv.ParseUint(f[6], 10, 64)
+	flags, err := strconv.ParseUint(string(f[6]), 10, 64)
 	if err != nil {
 		return ProcStat{}, fmt.Errorf("flags %q", f[6])
 	}
-	if _, err := strconv.ParseUint(f[19], 10, 64); err != nil {
-		return ProcStat{}, fmt.Errorf("start time %q", f[19])
+	start := string(f[19])
+	if _, err := strconv.ParseUint(start, 10, 64); err != nil {
+		return ProcStat{}, fmt.Errorf("start time %q", start)
 	}
-	return ProcStat{State: f[0][0], Flags: flags, StartTime: f[19]}, nil
+	return ProcStat{State: f[0][0], Flags: flags, StartTime: start}, nil
 }
 
 // errNoProcess is readProcStat's error for a process that is gone.
@@ -67,7 +66,7 @@ var errNoProcess = errors.New("no such process")
 // process that is gone gives an error that is errNoProcess.
 func readProcStat(pid string) (ProcStat, error) {
 	data, err := os.ReadFile("/proc/" + pid + "/stat")
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ESRCH) {
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ESRCH) {
 		return ProcStat{}, fmt.Errorf("/proc/%s/stat: %w", pid, errNoProcess)
 	}
 	if err != nil {
