@@ -337,8 +337,13 @@ func ParseMount(unsafeSpec string) (Mount, error) {
 
 func badPathRune(r rune) bool { return r == ',' || r < 0x20 || r == 0x7f }
 
-// DockerSockets are the paths of the Docker socket, never mountable.
-var DockerSockets = []string{"/var/run/docker.sock", "/run/docker.sock"}
+// DockerSocket is the only Docker endpoint socker talks to. It is fixed:
+// DOCKER_HOST and friends are never read (no client.FromEnv).
+const DockerSocket = "/var/run/docker.sock"
+
+// DockerSockets are the paths of the Docker socket (DockerSocket, and the
+// same socket through /run), never mountable.
+var DockerSockets = []string{DockerSocket, "/run/docker.sock"}
 
 // protectedSource reports why src may never be bound, or "" if it may:
 // kernel filesystems, the Docker socket, socker's config and audit

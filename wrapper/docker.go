@@ -14,6 +14,8 @@ import (
 	"github.com/docker/docker/api/types/system"
 	"github.com/docker/docker/client"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/sockerhpc/socker/security"
 )
 
 // dockerAPI is every Docker call socker makes, as *client.Client has them:
@@ -35,9 +37,9 @@ type dockerAPI interface {
 
 var _ dockerAPI = (*client.Client)(nil)
 
-// DockerSocket is the only Docker endpoint socker talks to. It is fixed:
-// DOCKER_HOST and friends are never read (no client.FromEnv).
-const DockerSocket = "/var/run/docker.sock"
+// DockerSocket is the only Docker endpoint socker talks to (see
+// security.DockerSocket).
+const DockerSocket = security.DockerSocket
 
 // connBudget is how many connections are opened as root before the drop.
 // A run needs three at a time (wait, attach, and one for the other calls);
