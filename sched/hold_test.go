@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sockerhpc/socker/sched/localmesos"
+	"github.com/sockerhpc/socker/sched/placement"
 )
 
 // A job that does not fit holds offers no longer than OfferHold: they are
@@ -21,7 +22,7 @@ func TestRun_OffersHeldNoLongerThanTheBound(t *testing.T) {
 	defer c.Close()
 	var stderr bytes.Buffer
 	code, err := Run(context.Background(), Options{
-		Job:    Job{Nodes: 3, Procs: 3, CPUsPerProc: 1, MemPerProc: 64},
+		Job:    placement.Job{Nodes: 3, Procs: 3, CPUsPerProc: 1, MemPerProc: 64},
 		Master: c.URL(), Program: []string{"true"}, Image: "img", Socker: "/bin/false", Mpiexec: "/bin/false",
 		Timeout: 3500 * time.Millisecond, OfferHold: 500 * time.Millisecond,
 		Stdout: &bytes.Buffer{}, Stderr: &stderr,

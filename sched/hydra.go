@@ -7,6 +7,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/sockerhpc/socker/sched/placement"
 )
 
 // MPICH's hydra, started as `mpiexec.hydra -launcher manual -hosts
@@ -111,7 +113,7 @@ func parseLaunch(cmd string) (ProxyLaunch, error) {
 
 // HostsArg returns mpiexec's -hosts value for a plan: "h0:k0,h1:k1,...", in
 // plan order, so that proxy i serves Plan.Hosts[i].
-func HostsArg(plan Plan) string {
+func HostsArg(plan placement.Plan) string {
 	parts := make([]string, len(plan.Hosts))
 	for i, h := range plan.Hosts {
 		parts[i] = h.Hostname + ":" + strconv.Itoa(h.Slots)

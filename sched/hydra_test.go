@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/sockerhpc/socker/sched/placement"
 )
 
 // launchLine is what MPICH 4.0.2's manual launcher printed on this project's
@@ -59,7 +61,7 @@ func TestReadLaunchesErrors(t *testing.T) {
 }
 
 func TestHostsArgAndProxyCommand(t *testing.T) {
-	plan := Plan{Hosts: []Host{{Hostname: "node1", Slots: 3}, {Hostname: "node2", Slots: 1}}}
+	plan := placement.Plan{Hosts: []placement.Host{{Hostname: "node1", Slots: 3}, {Hostname: "node2", Slots: 1}}}
 	if got := HostsArg(plan); got != "node1:3,node2:1" {
 		t.Errorf("HostsArg = %q", got)
 	}

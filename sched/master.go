@@ -10,11 +10,11 @@ import (
 	"unicode"
 )
 
-// masterForms names the values --master accepts, for error messages.
-const masterForms = "host:port, host (port 5050), http[s]://host[:port][/path], or local[:N]"
+// MasterForms names the values --master accepts, for error messages.
+const MasterForms = "host:port, host (port 5050), http[s]://host[:port][/path], or local[:N]"
 
-// masterEndpoint turns a --master value other than local[:N] (see
-// parseLocal) into the URL of the master's v1 scheduler API,
+// MasterEndpoint turns a --master value other than local[:N] into the URL
+// of the master's v1 scheduler API,
 // "<scheme>://<host>:<port>[/<path>]/api/v1/scheduler".
 //
 // It takes the forms Mesos tools take: host:port, or a bare host meaning
@@ -27,56 +27,87 @@ const masterForms = "host:port, host (port 5050), http[s]://host[:port][/path], 
 // (zk://) and any other scheme, user info (credentials go in --principal
 // and --secret-file), a query or fragment, an empty host, a port outside
 // 1-65535, and whitespace or control characters.
-func masterEndpoint(master string) (string, error) {
-	unprintable := func(r rune) bool { return r == ' ' || !unicode.IsPrint(r) }
+func MasterEndpoint(master string) (string, error) {
+	endpoint, reason := masterURL(master)
+	if reason == "" {
+		return endpoint, nil
+	}
 	shown := master
 	if master == "" || strings.IndexFunc(master, unprintable) >= 0 {
 		shown = strconv.Quote(master)
 	}
-	fail := func(reason string) (string, error) {
-		return "", fmt.Errorf("--master %s: %s; accepted forms: %s", shown, reason, masterForms)
-	}
+	return "", fmt.Errorf("--master %s: %s; accepted forms: %s", shown, reason, MasterForms)
+}
 
+func unprintable(r rune) bool { return r == ' ' || !unicode.IsPrint(r) }
+
+// masterURL is MasterEndpoint's endpoint for master, or why it refuses
+// master.
+func masterURL(master string) (endpoint, reason string) {
 	if master == "" {
-		return fail("empty value")
+		return "", "empty value"
 	}
 	if strings.IndexFunc(master, unprintable) >= 0 {
-		return fail("contains whitespace or a control character")
+		return "", "contains whitespace or a control character"
 	}
-	var scheme, rest, defaultPort string
+	scheme, rest, defaultPort, reason := masterScheme(master)
+	if reason == "" {
+		reason = checkAuthority(rest)
+	}
+	if reason != "" {
+		return "", reason
+	}
+	return schedulerURL(scheme, rest, defaultPort)
+}
+
+// masterScheme splits master into its scheme (lower case; http when it has
+// none, as Mesos tools take host[:port]) and the rest, and gives the
+// scheme's default port. Only http and https are supported.
+func masterScheme(master string) (scheme, rest, defaultPort, reason string) {
 	if s, r, ok := strings.Cut(master, "://"); ok {
 		scheme, rest = strings.ToLower(s), r
 		defaultPort = map[string]string{"http": "80", "https": "443"}[scheme]
 	} else {
-		scheme, rest, defaultPort = "http", master, "5050" // host[:port], as Mesos tools take it
+		scheme, rest, defaultPort = "http", master, "5050"
 	}
 	switch {
 	case scheme == "zk":
-		return fail("ZooKeeper master detection is not supported yet, give the leading master's host:port")
+		reason = "ZooKeeper master detection is not supported yet, give the leading master's host:port"
 	case defaultPort == "":
-		return fail(fmt.Sprintf("scheme %q is not supported", scheme))
+		reason = fmt.Sprintf("scheme %q is not supported", scheme)
 	}
+	return scheme, rest, defaultPort, reason
+}
+
+// checkAuthority refuses a query or fragment, user info, and an IPv6
+// address without brackets in rest, what follows the scheme.
+func checkAuthority(rest string) (reason string) {
 	if strings.ContainsAny(rest, "?#") {
-		return fail("a query or fragment is not accepted")
+		return "a query or fragment is not accepted"
 	}
 	authority, _, _ := strings.Cut(rest, "/")
 	if strings.Contains(authority, "@") {
-		return fail("user info is not accepted, give credentials with --principal and --secret-file")
+		return "user info is not accepted, give credentials with --principal and --secret-file"
 	}
 	if strings.Count(authority, ":") > 1 && !strings.HasPrefix(authority, "[") {
-		return fail("an IPv6 address goes in brackets, as in [::1]:5050")
+		return "an IPv6 address goes in brackets, as in [::1]:5050"
 	}
+	return ""
+}
 
+// schedulerURL parses scheme://rest and makes the scheduler endpoint of
+// its host, port (defaultPort if none) and path.
+func schedulerURL(scheme, rest, defaultPort string) (endpoint, reason string) {
 	u, err := url.Parse(scheme + "://" + rest)
 	if err != nil {
 		var uerr *url.Error
 		if errors.As(err, &uerr) {
 			err = uerr.Err
 		}
-		return fail(err.Error())
+		return "", err.Error()
 	}
 	if u.Hostname() == "" {
-		return fail("no host")
+		return "", "no host"
 	}
 	port := u.Port()
 	if port == "" && !strings.HasSuffix(u.Host, ":") {
@@ -84,12 +115,12 @@ func masterEndpoint(master string) (string, error) {
 	}
 	n, err := strconv.Atoi(port)
 	if err != nil || n < 1 || n > 65535 {
-		return fail(fmt.Sprintf("port %q is not from 1 to 65535", port))
+		return "", fmt.Sprintf("port %q is not from 1 to 65535", port)
 	}
-	endpoint := url.URL{
+	e := url.URL{
 		Scheme: scheme,
 		Host:   net.JoinHostPort(u.Hostname(), strconv.Itoa(n)),
 		Path:   strings.TrimSuffix(strings.TrimRight(u.Path, "/"), "/api/v1/scheduler") + "/api/v1/scheduler",
 	}
-	return endpoint.String(), nil
+	return e.String(), ""
 }

@@ -2,15 +2,13 @@ package sched
 
 import (
 	"context"
-	"io"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 )
 
-// acceptedMasters are --master values masterEndpoint takes, and the
+// acceptedMasters are --master values MasterEndpoint takes, and the
 // endpoint each gives.
 var acceptedMasters = []struct{ master, endpoint string }{
 	{"master:5050", "http://master:5050/api/v1/scheduler"},
@@ -41,9 +39,9 @@ var acceptedMasters = []struct{ master, endpoint string }{
 
 func TestMasterEndpoint_Accepted(t *testing.T) {
 	for _, tt := range acceptedMasters {
-		got, err := masterEndpoint(tt.master)
+		got, err := MasterEndpoint(tt.master)
 		if err != nil || got != tt.endpoint {
-			t.Errorf("masterEndpoint(%q) = %q, %v; want %q", tt.master, got, err, tt.endpoint)
+			t.Errorf("MasterEndpoint(%q) = %q, %v; want %q", tt.master, got, err, tt.endpoint)
 		}
 	}
 }
@@ -81,9 +79,9 @@ func TestMasterEndpoint_Refused(t *testing.T) {
 		{"master\x1b[2J:5050", `--master "master\x1b[2J:5050": contains whitespace or a control character`},
 		{"master\u00a0:5050", `--master "master\u00a0:5050": contains whitespace or a control character`},
 	} {
-		got, err := masterEndpoint(tt.master)
+		got, err := MasterEndpoint(tt.master)
 		if err == nil || err.Error() != tt.err+forms || got != "" {
-			t.Errorf("masterEndpoint(%q) = %q, %v\nwant error %q", tt.master, got, err, tt.err+forms)
+			t.Errorf("MasterEndpoint(%q) = %q, %v\nwant error %q", tt.master, got, err, tt.err+forms)
 		}
 	}
 }
@@ -93,59 +91,24 @@ func TestMasterEndpoint_Refused(t *testing.T) {
 // endpoint's base, given as --master, gives the same endpoint again.
 func TestMasterEndpoint_EndpointIsSchedulerURL(t *testing.T) {
 	for _, tt := range acceptedMasters {
-		got, err := masterEndpoint(tt.master)
+		got, err := MasterEndpoint(tt.master)
 		if err != nil {
-			t.Errorf("masterEndpoint(%q): %v", tt.master, err)
+			t.Errorf("MasterEndpoint(%q): %v", tt.master, err)
 			continue
 		}
 		u, err := url.Parse(got)
 		if err != nil {
-			t.Errorf("masterEndpoint(%q) = %q: %v", tt.master, got, err)
+			t.Errorf("MasterEndpoint(%q) = %q: %v", tt.master, got, err)
 			continue
 		}
 		if (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.Port() == "" ||
 			u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" ||
 			!strings.HasSuffix(u.Path, "/api/v1/scheduler") {
-			t.Errorf("masterEndpoint(%q) = %q, not an http(s)://host:port/.../api/v1/scheduler URL", tt.master, got)
+			t.Errorf("MasterEndpoint(%q) = %q, not an http(s)://host:port/.../api/v1/scheduler URL", tt.master, got)
 		}
 		base := strings.TrimSuffix(got, "/api/v1/scheduler")
-		if again, err := masterEndpoint(base); err != nil || again != got {
-			t.Errorf("masterEndpoint(%q) = %q, %v; want %q, as for %q", base, again, err, got, tt.master)
-		}
-	}
-}
-
-// mainStderr runs mrun's Main and returns its exit status and what it wrote
-// to standard error.
-func mainStderr(t *testing.T, args ...string) (int, string) {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved := os.Stderr
-	os.Stderr = w
-	code := Main(args)
-	os.Stderr = saved
-	w.Close()
-	out, _ := io.ReadAll(r)
-	return code, string(out)
-}
-
-// A --master mrun cannot use is a usage error (exit 2) before anything
-// starts: one line "mrun: --master VALUE: why; accepted forms: ...", then
-// the usage.
-func TestMain_BadMaster(t *testing.T) {
-	const forms = "; accepted forms: host:port, host (port 5050), http[s]://host[:port][/path], or local[:N]"
-	for _, tt := range []struct{ master, line string }{
-		{"zk://h:2181/mesos", "mrun: --master zk://h:2181/mesos: ZooKeeper master detection is not supported yet, give the leading master's host:port" + forms},
-		{"http://u:p@master:5050", "mrun: --master http://u:p@master:5050: user info is not accepted, give credentials with --principal and --secret-file" + forms},
-		{"master:0", `mrun: --master master:0: port "0" is not from 1 to 65535` + forms},
-	} {
-		code, stderr := mainStderr(t, "--master", tt.master, "mpi-hello")
-		first, rest, _ := strings.Cut(stderr, "\n")
-		if code != 2 || first != tt.line || !strings.HasPrefix(rest, mrunUsage) {
-			t.Errorf("mrun --master %s: exit %d, stderr:\n%s\nwant exit 2 and the line %q, then the usage", tt.master, code, stderr, tt.line)
+		if again, err := MasterEndpoint(base); err != nil || again != got {
+			t.Errorf("MasterEndpoint(%q) = %q, %v; want %q, as for %q", base, again, err, got, tt.master)
 		}
 	}
 }

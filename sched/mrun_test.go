@@ -19,14 +19,12 @@ import (
 	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
-	"github.com/mesos/mesos-go/api/v1/lib/encoding/codecs"
-	"github.com/mesos/mesos-go/api/v1/lib/httpcli"
-	"github.com/mesos/mesos-go/api/v1/lib/httpcli/httpsched"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
 
 	"github.com/sockerhpc/socker/internal/testutil"
 	"github.com/sockerhpc/socker/sched/localmesos"
+	"github.com/sockerhpc/socker/sched/placement"
 )
 
 // Run's event loop against the embedded local Mesos, with shell scripts
@@ -148,7 +146,7 @@ type testJob struct {
 func newJob(master string, f fakes) *testJob {
 	j := &testJob{stdout: &testutil.SyncBuffer{}, stderr: &testutil.SyncBuffer{}}
 	j.Options = Options{
-		Job:     Job{Nodes: 2, Procs: 4, CPUsPerProc: 1, MemPerProc: 256},
+		Job:     placement.Job{Nodes: 2, Procs: 4, CPUsPerProc: 1, MemPerProc: 256},
 		Image:   "socker/mpich:4",
 		Master:  master,
 		Program: []string{"mpi-hello", "--size", "4"},
@@ -214,10 +212,7 @@ type testScheduler struct {
 
 func newTestScheduler(t *testing.T, ctx context.Context, url string, info *mesos.FrameworkInfo) *testScheduler {
 	t.Helper()
-	cli := httpsched.NewCaller(httpcli.New(
-		httpcli.Endpoint(url+"/api/v1/scheduler"),
-		httpcli.Codec(codecs.ByMediaType[codecs.MediaTypeProtobuf]),
-	))
+	cli := newCaller(url+"/api/v1/scheduler", "", "")
 	resp, err := cli.Call(ctx, calls.Subscribe(info))
 	if err != nil {
 		t.Fatal(err)
@@ -422,12 +417,12 @@ func TestRun_TaskFailsBeforeMpiexec(t *testing.T) {
 func TestRun_CannotPlace(t *testing.T) {
 	for _, c := range []struct {
 		name string
-		job  Job
+		job  placement.Job
 		err  string
 	}{
-		{"too few agents", Job{Nodes: 3, Procs: 3, CPUsPerProc: 1, MemPerProc: 256},
+		{"too few agents", placement.Job{Nodes: 3, Procs: 3, CPUsPerProc: 1, MemPerProc: 256},
 			"could not place the job within 500ms: need 3 nodes with 1 cpu and 256 MB each for 3 ranks; best seen: 2 nodes with room for 3 ranks"},
-		{"too few cpus", Job{Nodes: 2, Procs: 5, CPUsPerProc: 1, MemPerProc: 256},
+		{"too few cpus", placement.Job{Nodes: 2, Procs: 5, CPUsPerProc: 1, MemPerProc: 256},
 			"could not place the job within 500ms: need 2 nodes with 1 cpu and 256 MB each for 5 ranks; best seen: 2 nodes with room for 4 ranks"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,7 +1,7 @@
 // Command mangen writes socker's manual pages, socker(8), mrun(1) and
 // socker.toml(5), from the very values the programs' help output is printed
 // from (docs.Socker for `socker help`, docs.SockerConfig for `socker
-// help config`, sched.Manual for `mrun --help`), and the table of config
+// help config`, docs.Mrun for `mrun --help`), and the table of config
 // keys in docs/admin.md from docs.ConfigKeys. There is no hand-kept copy
 // of any of that text.
 //
@@ -35,7 +35,6 @@ import (
 	"github.com/sockerhpc/socker/docs"
 	"github.com/sockerhpc/socker/internal/build"
 	"github.com/sockerhpc/socker/internal/manual"
-	"github.com/sockerhpc/socker/sched"
 )
 
 // defaultDate is the pages' date unless a flag gives one: a constant, so
@@ -92,7 +91,7 @@ type page struct {
 func pages(version, date string) []page {
 	ps := []page{
 		{"socker.8", docs.Socker(build.ConfigPath)},
-		{"mrun.1", sched.Manual()},
+		{"mrun.1", docs.Mrun()},
 		{"socker.toml.5", docs.SockerConfig(build.ConfigPath)},
 	}
 	for i := range ps {

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/sockerhpc/socker/docs"
+	"github.com/sockerhpc/socker/sched"
+	"github.com/sockerhpc/socker/sched/placement"
+)
+
+// run is mrun: it parses args, runs the job and returns the exit status.
+func run(args []string) int {
+	var c cli
+	fs := newFlagSet(&c)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(os.Stdout, docs.MrunHelp())
+			return 0
+		}
+		fmt.Fprintf(os.Stderr, "mrun: %v\n%s\n", err, docs.MrunUsage)
+		return 2
+	}
+	if c.setup != "" {
+		if err := setupLocal(c.setup); err != nil {
+			fmt.Fprintf(os.Stderr, "mrun: --setup-local %s: %v\n", c.setup, err)
+			return 1
+		}
+		return 0
+	}
+	agents, local, msg := c.check(fs.Args())
+	if msg != "" {
+		return usageErr(msg)
+	}
+	if err := c.complete(local); err != nil {
+		return usageErr(err.Error())
+	}
+	return runJob(c.o, agents, local)
+}
+
+// check completes c.o from the command line (program, mounts, strategy) and
+// returns, in the order mrun reports them, the first usage error: a bad
+// strategy, kill grace or master, no program, no master, or root. For
+// --master local[:N], local is set and agents is N.
+func (c *cli) check(program []string) (agents int, local bool, problem string) {
+	o := &c.o
+	o.Program, o.Mounts = program, c.mounts
+	o.Stdout, o.Stderr = os.Stdout, os.Stderr
+	switch c.strategy {
+	case "first-fit":
+		o.Job.Strategy = placement.FirstFit
+	case "best-fit":
+		o.Job.Strategy = placement.BestFit
+	default:
+		return 0, false, "--strategy must be first-fit or best-fit"
+	}
+	if o.KillGrace <= 0 || o.KillGrace > sched.MaxKillGrace {
+		return 0, false, fmt.Sprintf("--kill-grace %v: must be more than 0s and at most 1h", o.KillGrace)
+	}
+	if len(o.Program) == 0 {
+		return 0, false, "no program given"
+	}
+	agents, local, err := parseLocal(o.Master)
+	if !local && o.Master != "" {
+		_, err = sched.MasterEndpoint(o.Master) // Run makes the endpoint again; check before anything starts
+	}
+	switch {
+	case err != nil:
+		return 0, false, err.Error()
+	case o.Master == "":
+		return 0, false, "--master is required; accepted forms: " + sched.MasterForms
+	case os.Getuid() == 0:
+		return 0, false, "refusing to run a job as root: ranks run as the submitting user, and socker refuses uid 0"
+	}
+	return agents, local, ""
+}
+
+// complete gives c.o socker's default path and the secret of
+// --secret-file.
+func (c *cli) complete(local bool) error {
+	o := &c.o
+	if o.Socker == "" {
+		o.Socker = defaultSocker
+		if local {
+			o.Socker = localSocker()
+		}
+	}
+	if c.secretFile != "" {
+		data, err := os.ReadFile(c.secretFile)
+		if err != nil {
+			return err
+		}
+		o.Secret = strings.TrimSpace(string(data))
+	}
+	return nil
+}
+
+// runJob runs the job, on a local Mesos of agents agents it starts if
+// local, until it ends or SIGINT or SIGTERM interrupts it (128+N), and
+// returns mrun's exit status.
+func runJob(o sched.Options, agents int, local bool) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	if local {
+		c, err := startLocal(agents)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "mrun: starting the local Mesos: %v\n", err)
+			return 1
+		}
+		defer c.Close()
+		o.Master = c.URL()
+		fmt.Fprintf(os.Stderr, "mrun: local Mesos with %d agents at %s\n", agents, o.Master)
+	}
+	code, err := sched.Run(ctx, o)
+	if errors.Is(err, sched.ErrInterrupted) {
+		select {
+		case s := <-sigs:
+			return 128 + int(s.(syscall.Signal))
+		default:
+			return 130
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mrun: %v\n", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
+func usageErr(msg string) int {
+	fmt.Fprintf(os.Stderr, "mrun: %s\n%s\n", msg, docs.MrunUsage)
+	return 2
+}

@@ -1,0 +1,338 @@
+package sched
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"syscall"
+	"time"
+
+	mesos "github.com/mesos/mesos-go/api/v1/lib"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
+
+	"github.com/sockerhpc/socker/internal/exitcode"
+	"github.com/sockerhpc/socker/sched/placement"
+)
+
+// jobRun is the state of one job between SUBSCRIBED and TEARDOWN.
+type jobRun struct {
+	o          Options
+	cli        calls.Caller
+	progress   func(string, ...any)
+	fwID       string
+	offers     map[string]mesos.Offer       // held offers
+	heldAt     map[string]time.Time         // when each held offer arrived
+	plan       placement.Plan               // once placed
+	tasks      map[string]*mesos.TaskStatus // task id → latest status
+	agentOf    map[string]mesos.AgentID
+	hostOf     map[string]string
+	mpiexec    *exec.Cmd
+	mpiDone    chan error
+	copied     chan struct{} // closed once mpiexec is reaped and its output copied
+	events     <-chan *scheduler.Event
+	killed     bool // killAll sent a KILL
+	streamGone bool // the master's event stream closed or fell silent
+
+	heartbeat time.Duration    // the master's heartbeat interval
+	lastEvent time.Time        // when the last event came
+	lastShort error            // why the last offers could not hold the job
+	finishing <-chan time.Time // set once mpiexec has exited
+	orphaned  <-chan time.Time // set once every task has finished before mpiexec exited
+	status    int              // mpiexec's exit status, once it has exited
+}
+
+func newJobRun(o Options, cli calls.Caller, events <-chan *scheduler.Event) *jobRun {
+	return &jobRun{
+		o: o, cli: cli, events: events,
+		progress:  func(format string, a ...any) { fmt.Fprintf(o.Stderr, "mrun: "+format+"\n", a...) },
+		offers:    map[string]mesos.Offer{},
+		heldAt:    map[string]time.Time{},
+		tasks:     map[string]*mesos.TaskStatus{},
+		heartbeat: 15 * time.Second,
+	}
+}
+
+// result ends the job: Run's exit status and error.
+type result struct {
+	code int
+	err  error
+}
+
+func fail(err error) *result { return &result{1, err} }
+
+func (j *jobRun) call(c *scheduler.Call) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := j.cli.Call(ctx, c.With(calls.Framework(j.fwID)))
+	if resp != nil {
+		resp.Close()
+	}
+	return err
+}
+
+// loop waits for what can happen to the job and hands each to its step, the
+// master's events to their handlers (handlers.go), until one ends the job.
+func (j *jobRun) loop(ctx context.Context, streamErr <-chan error) (int, error) {
+	var deadline <-chan time.Time // Timeout <= 0: no bound
+	if j.o.Timeout > 0 {
+		deadline = time.After(j.o.Timeout)
+	}
+	j.lastEvent = time.Now()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		var r *result
+		select {
+		case <-ctx.Done():
+			j.killAll()
+			r = &result{1, ErrInterrupted}
+		case err := <-streamErr:
+			r = j.streamClosed(err)
+		case <-tick.C:
+			r = j.watch()
+		case <-deadline:
+			r = j.placementTimedOut()
+		case err := <-j.mpiDone:
+			r = j.mpiexecExited(err)
+		case <-j.finishing:
+			j.killAll()
+			r = &result{j.status, nil}
+		case <-j.orphaned:
+			r = j.orphanTimedOut()
+		case e := <-j.events:
+			j.lastEvent = time.Now()
+			r = j.handle(handlers, e)
+		}
+		if r != nil {
+			return r.code, r.err
+		}
+	}
+}
+
+// streamClosed fails the job whose event stream ended.
+func (j *jobRun) streamClosed(err error) *result {
+	j.streamGone = true
+	j.killAll()
+	return fail(fmt.Errorf("the master closed the event stream: %v", err))
+}
+
+// watch, every second, fails the job when the master has been silent for 3
+// heartbeats, and declines the offers held too long while the job is not
+// placed.
+func (j *jobRun) watch() *result {
+	if silent := time.Since(j.lastEvent); silent > 3*j.heartbeat {
+		j.streamGone = true
+		j.killAll()
+		return fail(fmt.Errorf("no event from the master for %v (3 missed heartbeats): giving up", silent.Round(time.Second)))
+	}
+	if !j.placed() {
+		j.declineOld()
+	}
+	return nil
+}
+
+// placementTimedOut fails a job not placed within Options.Timeout, saying
+// what the offers lacked.
+func (j *jobRun) placementTimedOut() *result {
+	if j.placed() {
+		return nil
+	}
+	msg := "no offers"
+	if j.lastShort != nil {
+		msg = j.lastShort.Error()
+	}
+	return fail(fmt.Errorf("could not place the job within %v: %s", j.o.Timeout, msg))
+}
+
+// mpiexecExited records mpiexec's exit status, the job's: the job ends when
+// every task has ended too, or 10 s later.
+func (j *jobRun) mpiexecExited(waitErr error) *result {
+	code, err := exitStatus(waitErr)
+	if err != nil {
+		j.killAll()
+		return fail(err)
+	}
+	if code != 0 {
+		j.progress("mpiexec exited with status %d", code)
+	}
+	j.finishing, j.status = time.After(10*time.Second), code
+	j.mpiexec = nil
+	if j.allEnded() {
+		return &result{j.status, nil}
+	}
+	return nil
+}
+
+// orphanTimedOut fails the job whose tasks all finished 10 s ago while
+// mpiexec still runs.
+func (j *jobRun) orphanTimedOut() *result {
+	if j.finishing != nil {
+		return nil
+	}
+	j.killAll()
+	return fail(errors.New("every task finished but mpiexec did not exit within 10s"))
+}
+
+// exitStatus turns mpiexec's wait error into its exit status (128+N when
+// killed by signal N).
+func exitStatus(waitErr error) (int, error) {
+	var ee *exec.ExitError
+	if errors.As(waitErr, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), nil
+		}
+		return ee.ExitCode(), nil
+	}
+	return 0, waitErr
+}
+
+// terminal reports whether a task state ends the task.
+func terminal(s mesos.TaskState) bool {
+	switch s {
+	case mesos.TASK_FINISHED, mesos.TASK_FAILED, mesos.TASK_KILLED, mesos.TASK_LOST,
+		mesos.TASK_ERROR, mesos.TASK_DROPPED, mesos.TASK_GONE, mesos.TASK_GONE_BY_OPERATOR, mesos.TASK_UNKNOWN:
+		return true
+	}
+	return false
+}
+
+// placed reports whether the job has been placed and its tasks launched.
+func (j *jobRun) placed() bool { return len(j.plan.Hosts) > 0 }
+
+// allEnded reports whether every launched task has reached a terminal state.
+func (j *jobRun) allEnded() bool {
+	for _, st := range j.tasks {
+		if st == nil || !terminal(st.GetState()) {
+			return false
+		}
+	}
+	return true
+}
+
+// usesAgent reports whether one of the job's tasks was launched on agent id.
+func (j *jobRun) usesAgent(id string) bool {
+	for _, a := range j.agentOf {
+		if a.Value == id {
+			return true
+		}
+	}
+	return false
+}
+
+// killAll kills the job's tasks that have not ended, and mpiexec.
+func (j *jobRun) killAll() {
+	for id, st := range j.tasks {
+		if st == nil || !terminal(st.GetState()) {
+			j.call(calls.Kill(id, j.agentOf[id].Value))
+			j.killed = true
+		}
+	}
+	if j.mpiexec != nil && j.mpiexec.Process != nil {
+		syscall.Kill(-j.mpiexec.Process.Pid, syscall.SIGKILL)
+	}
+}
+
+func (j *jobRun) declineAll() {
+	if len(j.offers) == 0 {
+		return
+	}
+	var ids []mesos.OfferID
+	for id := range j.offers {
+		ids = append(ids, mesos.OfferID{Value: id})
+	}
+	j.offers = map[string]mesos.Offer{}
+	j.call(calls.Decline(ids...).With(calls.RefuseSeconds(30 * time.Second)))
+}
+
+// declineOld declines the offers held longer than the hold bound; the
+// master offers them again a second later.
+func (j *jobRun) declineOld() {
+	hold := j.o.OfferHold
+	if hold <= 0 {
+		hold = DefaultOfferHold
+	}
+	var ids []mesos.OfferID
+	for id := range j.offers {
+		if time.Since(j.heldAt[id]) > hold {
+			ids = append(ids, mesos.OfferID{Value: id})
+			delete(j.offers, id)
+			delete(j.heldAt, id)
+		}
+	}
+	if len(ids) > 0 {
+		j.progress("declined %d offers held for more than %v without a placement", len(ids), hold)
+		j.call(calls.Decline(ids...).With(calls.RefuseSeconds(time.Second)))
+	}
+}
+
+// killGrace is the tasks' kill grace period.
+func (j *jobRun) killGrace() time.Duration {
+	if j.o.KillGrace <= 0 {
+		return DefaultKillGrace
+	}
+	return j.o.KillGrace
+}
+
+// teardown ends the framework. Tasks it killed are first given their kill
+// grace (and 5 s more) to end, their updates acknowledged: a TEARDOWN makes
+// a Mesos agent shut their executors down after its
+// --executor_shutdown_grace_period (5 s by default), which would cut
+// socker's time to stop and remove its container short.
+func (j *jobRun) teardown() {
+	if j.fwID == "" {
+		return
+	}
+	if j.killed && !j.streamGone {
+		j.awaitKilled()
+	}
+	j.call(&scheduler.Call{Type: scheduler.Call_TEARDOWN})
+}
+
+// awaitKilled waits up to the kill grace and 5 s more for the tasks to
+// end, acknowledging their updates.
+func (j *jobRun) awaitKilled() {
+	if j.allEnded() {
+		return
+	}
+	wait := j.killGrace() + 5*time.Second
+	j.progress("waiting up to %v for the killed tasks to end", wait)
+	deadline := time.After(wait)
+	for !j.allEnded() {
+		select {
+		case e := <-j.events:
+			j.handle(teardownHandlers, e)
+		case <-deadline:
+			return
+		}
+	}
+}
+
+// waitOutput waits until mpiexec (killed, or exited) has been reaped and
+// its output copied, so that nothing writes to o.Stdout or o.Stderr after
+// Run returns.
+func (j *jobRun) waitOutput() {
+	if j.copied == nil {
+		return
+	}
+	select {
+	case <-j.copied:
+	case <-time.After(5 * time.Second): // a grandchild holding the pipes open
+	}
+}
+
+// sockerHint explains a command task's exit status that is one of socker's
+// own (see socker(8)): the task's stderr, in its sandbox on the agent, has
+// socker's one-line reason.
+func sockerHint(message string) string {
+	var code int
+	if _, err := fmt.Sscanf(message, "Command exited with status %d", &code); err != nil {
+		return ""
+	}
+	what := exitcode.Meaning(code)
+	if what == "" {
+		return ""
+	}
+	return " (" + what + "; the task's stderr in its sandbox says why)"
+}
