@@ -1,20 +1,35 @@
-// Package sched is mrun's Mesos framework: the code that turns an MPI job
-// (`mrun -N nodes -n procs -c cpus [-m MB]`) into one Mesos command task per
-// node, each running `socker run IMAGE -- hydra_pmi_proxy ...`.
+// Package sched is mrun's Mesos framework: Run turns an MPI job (Options,
+// from `mrun -N nodes -n procs -c cpus [-m MB]`) into one Mesos command task
+// per node, each running `socker run IMAGE -- hydra_pmi_proxy ...`, and
+// returns mpiexec's exit status.
 //
-// What belongs here:
-//   - placement: Place, a pure function from a job and the offers in hand to
-//     a gang plan (all nodes or nothing), first fit or best fit, with no I/O,
-//     no clock and no randomness, so it is table- and property-tested;
-//   - the hydra bootstrap: running `mpiexec.hydra -launcher manual` for a
-//     plan and reading its HYDRA_LAUNCH lines into per-host proxy arguments;
-//   - the scheduler loop on the Mesos v1 HTTP scheduler API (subscribe,
-//     offers, accept/decline, status updates and acknowledgements, kill,
-//     teardown, timeouts);
-//   - in subpackages, the embedded local Mesos (`mrun --master local[:N]`) and
-//     other scheduler-side helpers.
+// What belongs here, one file per part of a run:
+//   - run.go: Options, Run, and what Run sets up before the first event:
+//     the caller of the master's v1 scheduler API, the subscription and
+//     the goroutine that reads its events;
+//   - master.go: MasterEndpoint, the --master forms and the endpoint URL;
+//   - job.go: one job's state and its loop, which hands each thing that
+//     happens to its step (an event to its handler, the watchdog's tick,
+//     the placement timeout, mpiexec's exit, interruption), then kill,
+//     decline and teardown;
+//   - handlers.go: one handler per event type of the master (SUBSCRIBED,
+//     OFFERS, RESCIND, UPDATE, ERROR, FAILURE, HEARTBEAT), as mesos-go's
+//     events.HandlerSet, and acknowledged, the one rule by which every
+//     status update is acknowledged;
+//   - launch.go: the offers held as placement reads them, and the launch of
+//     a plan placement decided: mpiexec.hydra, then one ACCEPT per host;
+//   - hydra.go: hydra's manual launcher, its HYDRA_LAUNCH lines read into
+//     per-host proxy arguments, and the proxy's socker command line.
+//
+// In subpackages: placement (Place, pure: feasible -> rank -> select) and
+// localmesos (the embedded local Mesos of `mrun --master local[:N]`).
 //
 // What does not belong here:
+//   - mrun's command line (flags, --help, usage errors, signals, exit
+//     statuses, --setup-local): cmd/mrun; the text of --help and mrun(1):
+//     package docs;
+//   - placement decisions: package placement; this package only feeds it
+//     offers and carries out its Plan;
 //   - anything the setuid socker binary links. cmd/socker must never import
 //     sched or any of its subpackages (a dependency fence test enforces it):
 //     this package uses os/exec, the network and mesos-go, none of which may

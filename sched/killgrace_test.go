@@ -150,10 +150,7 @@ func TestRun_TeardownWaitsForKilledTasks(t *testing.T) {
 	rec := newLaunchRecorder(t, cluster.URL())
 	f := newFakes(t, "slowterm", "hang")
 	j := newJob(rec.URL(), f)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := j.start(ctx)
-	f.waitFor(t, "ran.0", "ran.1")
+	done, cancel := j.startRunning(t, f)
 	cancel()
 	r := j.await(t, done, 30*time.Second)
 	if !errors.Is(r.err, ErrInterrupted) {

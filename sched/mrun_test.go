@@ -177,6 +177,17 @@ func (j *testJob) start(ctx context.Context) <-chan runResult {
 	return done
 }
 
+// startRunning starts the job with a context it returns the cancellation
+// of, and waits until both proxies run.
+func (j *testJob) startRunning(t *testing.T, f fakes) (<-chan runResult, context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	done := j.start(ctx)
+	f.waitFor(t, "ran.0", "ran.1")
+	return done, cancel
+}
+
 // await waits for Run to return, failing the test if it hangs.
 func (j *testJob) await(t *testing.T, done <-chan runResult, limit time.Duration) runResult {
 	t.Helper()
@@ -451,10 +462,7 @@ func TestRun_Interrupted(t *testing.T) {
 	cluster := startCluster(t, 0)
 	f := newFakes(t, "hang", "hang")
 	j := newJob(cluster.URL(), f)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := j.start(ctx)
-	f.waitFor(t, "ran.0", "ran.1")
+	done, cancel := j.startRunning(t, f)
 	cancelled := time.Now()
 	cancel()
 	r := j.await(t, done, 10*time.Second)

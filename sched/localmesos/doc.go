@@ -24,7 +24,8 @@
 //     in its own process group and sandbox, inside a fresh cgroup
 //     mesos/<container-id> with the task's cpu and memory limits, made by
 //     root, its directory (not its control files) chowned to the task's
-//     user in every hierarchy it isolates (cpu, cpuacct, memory, freezer),
+//     user in every hierarchy it isolates (cpu, cpuacct, memory, freezer:
+//     package cgroup's MesosManagedV1, the list socker's gc reads too),
 //     removed when the task ends (launcher.go, cgroups.go). Launchers are
 //     swappable, so the master logic is tested without root.
 //

@@ -24,13 +24,20 @@ func launchCall(fwID, offerID, agentID, taskID, cmd string) string {
 		fwID, offerID, taskID, taskID, agentID, cmd)
 }
 
-// startOneTask starts a cluster of cfg, subscribes barsuser and launches
-// task id running cmd on the first offer.
-func startOneTask(t *testing.T, cfg Config, id, cmd string) (*Cluster, *sub, mesos.Offer) {
+// startOneTask starts a cluster of the captured agent (capturedConfig,
+// changed by adjust if not nil) with a fake launcher, subscribes barsuser
+// and launches task id running cmd on the first offer.
+func startOneTask(t *testing.T, adjust func(*Config), id, cmd string) (*fakeLauncher, *Cluster, *sub) {
 	t.Helper()
+	fake := newFakeLauncher()
+	cfg := capturedConfig(fake)
+	if adjust != nil {
+		adjust(&cfg)
+	}
 	c := start(t, cfg)
 	s := subscribe(t, c, fmt.Sprintf(subscribeBarsuser, ""))
-	return c, s, s.launchOnOffer(id, cmd)
+	s.launchOnOffer(id, cmd)
+	return fake, c, s
 }
 
 // launchOnOffer waits for an offer and launches one command task on it.
@@ -166,10 +173,7 @@ func TestOffers_AgentsAndResources(t *testing.T) {
 // wait; each comes right after the previous one is acknowledged.
 func TestUpdates_AckGatedAndResent(t *testing.T) {
 	t.Parallel()
-	fake := newFakeLauncher()
-	cfg := capturedConfig(fake)
-	cfg.UpdateRetryInterval = 150 * time.Millisecond
-	_, s, _ := startOneTask(t, cfg, "t05-noack", "sleep 20")
+	fake, _, s := startOneTask(t, func(cfg *Config) { cfg.UpdateRetryInterval = 150 * time.Millisecond }, "t05-noack", "sleep 20")
 	first := s.await(scheduler.Event_UPDATE, time.Second)
 	t0 := time.Now()
 	fake.proc(t, "t05-noack").finish(0) // RUNNING and FINISHED are queued behind STARTING
@@ -208,8 +212,7 @@ func TestUpdates_AckGatedAndResent(t *testing.T) {
 func TestTeardown_KillsTasksAndForgetsFramework(t *testing.T) {
 	t.Parallel()
 	cap := readTranscript(t, "05-teardown.txt")
-	fake := newFakeLauncher()
-	c, s, _ := startOneTask(t, capturedConfig(fake), "t05-sleep", "sleep 100")
+	fake, c, s := startOneTask(t, nil, "t05-sleep", "sleep 100")
 	s.ack(s.await(scheduler.Event_UPDATE, time.Second))
 	s.ack(s.await(scheduler.Event_UPDATE, time.Second))
 	s.mustCall(`{"framework_id":{"value":%q},"type":"TEARDOWN"}`, s.fwID)
@@ -280,10 +283,7 @@ func TestSubscribe_FailoverEndsTheOldStream(t *testing.T) {
 // next write, a heartbeat at the latest; its tasks are killed.
 func TestSubscribe_ClosedStreamRemovesFramework(t *testing.T) {
 	t.Parallel()
-	fake := newFakeLauncher()
-	cfg := capturedConfig(fake)
-	cfg.HeartbeatInterval = 200 * time.Millisecond
-	_, s, _ := startOneTask(t, cfg, "t1", "sleep 100")
+	fake, _, s := startOneTask(t, func(cfg *Config) { cfg.HeartbeatInterval = 200 * time.Millisecond }, "t1", "sleep 100")
 	s.await(scheduler.Event_UPDATE, time.Second)
 	s.stream.conn.Close()
 	s.mustCall(`{"framework_id":{"value":%q},"type":"REVIVE"}`, s.fwID) // not noticed yet

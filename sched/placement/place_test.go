@@ -147,25 +147,6 @@ func TestPlaceTable(t *testing.T) {
 			}},
 		},
 		{
-			// The first three hosts hold 3 of 7 ranks; one swap (n3 for n4) suffices.
-			name: "first fit repaired with the fewest swaps", job: Job{Nodes: 3, Procs: 7, CPUsPerProc: 1}, strategies: []Strategy{FirstFit},
-			offers: []Offer{off("o1", "a1", "n1", 1, 0), off("o2", "a2", "n2", 1, 0), off("o3", "a3", "n3", 1, 0), off("o4", "a4", "n4", 5, 0), off("o5", "a5", "n5", 3, 0)},
-			want: Plan{Hosts: []Host{
-				{AgentID: "a1", Hostname: "n1", OfferIDs: []string{"o1"}, Slots: 1, CPUs: 1},
-				{AgentID: "a2", Hostname: "n2", OfferIDs: []string{"o2"}, Slots: 1, CPUs: 1},
-				{AgentID: "a4", Hostname: "n4", OfferIDs: []string{"o4"}, Slots: 5, CPUs: 5},
-			}},
-		},
-		{
-			name: "best fit when shares cannot be even", job: Job{Nodes: 3, Procs: 7, CPUsPerProc: 1}, strategies: []Strategy{BestFit},
-			offers: []Offer{off("o1", "a1", "n1", 1, 0), off("o2", "a2", "n2", 1, 0), off("o3", "a3", "n3", 1, 0), off("o4", "a4", "n4", 5, 0), off("o5", "a5", "n5", 3, 0)},
-			want: Plan{Hosts: []Host{
-				{AgentID: "a1", Hostname: "n1", OfferIDs: []string{"o1"}, Slots: 1, CPUs: 1},
-				{AgentID: "a4", Hostname: "n4", OfferIDs: []string{"o4"}, Slots: 3, CPUs: 3},
-				{AgentID: "a5", Hostname: "n5", OfferIDs: []string{"o5"}, Slots: 3, CPUs: 3},
-			}},
-		},
-		{
 			// 10 ranks on 4 nodes: two hosts of 2 and two of 3 fit exactly.
 			name: "best fit, even split with remainder", job: Job{Nodes: 4, Procs: 10, CPUsPerProc: 1}, strategies: []Strategy{BestFit},
 			offers: []Offer{
@@ -235,6 +216,34 @@ func TestPlaceTable(t *testing.T) {
 					t.Errorf("Place =\n%+v\nwant\n%+v", got, tc.want)
 				}
 			})
+		}
+	}
+}
+
+// Seven ranks on three of five hosts of 1, 1, 1, 5 and 3 cpus, whose first
+// three hold only 3 ranks. (Cases of TestPlaceTable, apart for their shared
+// offers.)
+func TestPlace_SevenRanksOnThreeOfFive(t *testing.T) {
+	offers := []Offer{off("o1", "a1", "n1", 1, 0), off("o2", "a2", "n2", 1, 0), off("o3", "a3", "n3", 1, 0), off("o4", "a4", "n4", 5, 0), off("o5", "a5", "n5", 3, 0)}
+	host := func(i string, slots int) Host {
+		return Host{AgentID: "a" + i, Hostname: "n" + i, OfferIDs: []string{"o" + i}, Slots: slots, CPUs: float64(slots)}
+	}
+	for _, tc := range []struct {
+		name     string
+		strategy Strategy
+		want     []Host
+	}{
+		// One swap (n3 for n4) suffices.
+		{"first fit repaired with the fewest swaps", FirstFit, []Host{host("1", 1), host("2", 1), host("4", 5)}},
+		{"best fit when shares cannot be even", BestFit, []Host{host("1", 1), host("4", 3), host("5", 3)}},
+	} {
+		before := slices.Clone(offers)
+		got, err := Place(Job{Nodes: 3, Procs: 7, CPUsPerProc: 1, Strategy: tc.strategy}, offers)
+		if err != nil || !reflect.DeepEqual(got, Plan{Hosts: tc.want}) {
+			t.Errorf("%s: Place =\n%+v, %v\nwant\n%+v", tc.name, got, err, Plan{Hosts: tc.want})
+		}
+		if !reflect.DeepEqual(offers, before) {
+			t.Errorf("%s: Place modified its offers", tc.name)
 		}
 	}
 }
