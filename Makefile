@@ -89,7 +89,7 @@ demo: ## the README's main job (scripts/quickstart.sh): set up, install, run an 
 
 bench: ## benchmarks (as root): socker run vs docker run --rm; Place on 10,000 offers; MPI hello and ping-pong native vs through socker
 	$(GO) run ./test/bench -image $(IMAGE)
-	$(GO) test -run '^$$' -bench '^BenchmarkPlace$$' -benchtime 20x ./sched
+	$(GO) test -run '^$$' -bench '^BenchmarkPlace$$' -benchtime 20x ./sched/placement
 	packaging/mpi-image/bench.sh
 
 mpi-image: ## build the local MPI image socker/mpich:4 from this host's MPICH (FORCE=1 rebuilds; as root)
