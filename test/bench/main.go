@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -46,7 +45,7 @@ func main() {
 		fail(fmt.Errorf("-n %d is too few: at least %d runs per side are needed for a p90", *n, minRuns))
 	}
 	// A signal stops the benchmark between two runs, so the cleanup still runs.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := benchutil.Interruptible()
 	defer stop()
 	report, err := bench(ctx, *image, *n)
 	if err != nil {

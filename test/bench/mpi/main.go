@@ -9,13 +9,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/sockerhpc/socker/internal/testutil"
@@ -40,7 +38,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: mpi [-image IMAGE] [-n RUNS] [-pn RUNS] [-lat-iters N] [-bw-iters N]")
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := benchutil.Interruptible()
 	defer stop()
 	b := &bench{image: *image, latIters: *latIters, bwIters: *bwIters}
 	report, err := b.run(ctx, *n, *pn)

@@ -1,9 +1,14 @@
 // Package benchutil holds what socker's benchmarks (test/bench and
-// test/bench/mpi) share: the config they install socker with.
+// test/bench/mpi) share: the config they install socker with, and how they
+// stop on ^C.
 package benchutil
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/sockerhpc/socker/internal/testutil"
 )
@@ -37,4 +42,10 @@ path = %q
 // temporary directory named after prefix (testutil.NewInstall).
 func Install(prefix string, c Config) (*testutil.Install, error) {
 	return testutil.NewInstall(prefix, c.Text)
+}
+
+// Interruptible is a context that ends on SIGINT or SIGTERM, so that a
+// benchmark cut short still cleans up what it started.
+func Interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
