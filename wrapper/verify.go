@@ -44,7 +44,7 @@ func verifyPlacement(ctx context.Context, cli dockerAPI, id string, task cgroup.
 	defer unix.Close(pidfd)
 	data, readErr := cgroup.ReadProc(pid)
 	stat, statErr := readProcStat(pid)
-	gone := errors.Is(statErr, errNoProcess) || unix.PidfdSendSignal(pidfd, 0, nil, 0) == unix.ESRCH
+	gone := errors.Is(statErr, errNoProcess) || errors.Is(unix.PidfdSendSignal(pidfd, 0, nil, 0), unix.ESRCH)
 	switch {
 	case gone || (statErr == nil && stat.Exiting()):
 		return p, false, nil
