@@ -8,77 +8,84 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// CheckPaths is the I/O half of the path rules: it checks, as the caller
-// (call it only after DropPrivileges), the host paths of a Decision. runc
-// mounts as root and, as root, creates any mount point or working directory
-// that is missing, even inside a bind-mounted host directory, where its
-// owner could not delete it. Decide refuses nested targets and targets that
-// meet Docker's own mounts; CheckPaths refuses the rest:
+// openAndCheck is the I/O half of the path rules: it opens every user mount
+// source of d and checks it and the working directory with the file-system
+// identity of the calling thread (PinSources runs it on a thread with the
+// caller's), and returns the opened sources. runc mounts as root and, as
+// root, creates any mount point or working directory that is missing, even
+// inside a bind-mounted host directory, where its owner could not delete it.
+// Decide refuses nested targets and targets that meet Docker's own mounts;
+// openAndCheck refuses the rest:
 //
-//   - every user mount source must pass ResolveSource (reason
-//     "mount-source") and, mounted read-write, be writable by the caller
-//     ("mount-not-writable"): it is never made read-only behind their back;
+//   - every user mount source must exist, be reached without any symlink or
+//     magic link, be a directory or a regular file and be readable (reason
+//     "mount-source", see openSource) and, mounted read-write, be writable
+//     ("mount-not-writable"): it is never made read-only behind the
+//     caller's back;
 //   - a working directory in a mount (a user's or a site's) must already be
 //     a directory in its source, reached from it without a symlink or a
-//     mount point ("workdir-missing", "workdir-unreachable"). One in no mount
-//     is created by runc in the container's own copy-on-write layer, which
-//     is allowed.
+//     mount point ("workdir-missing", "workdir-unreachable"); for a user
+//     mount it is looked up beneath the source opened, not by path. One in
+//     no mount is created by runc in the container's own copy-on-write
+//     layer, which is allowed.
 //
-// socker itself calls PinSources, which applies these same checks to
-// descriptors opened as the caller before root is dropped; CheckPaths runs
-// them by path, for callers that have dropped root already.
-func CheckPaths(d Decision) error {
-	for _, m := range d.Mounts {
+// On a refusal every descriptor it opened is closed.
+func openAndCheck(d Decision) (pins []Pinned, err error) {
+	defer func() {
+		if err != nil {
+			ClosePinned(pins)
+			pins = nil
+		}
+	}()
+	fds := map[int]int{}
+	for i, m := range d.Mounts {
 		if m.Site {
 			continue
 		}
-		if err := checkSource(m); err != nil {
-			return err
+		fd, st, err := openSource(m.Source)
+		if err != nil {
+			return pins, &Denial{Reason: "mount-source", Msg: err.Error()}
+		}
+		pins = append(pins, Pinned{Index: i, Fd: fd, Dev: st.Dev, Ino: st.Ino, Dir: st.Mode&unix.S_IFMT == unix.S_IFDIR})
+		fds[i] = fd
+		if err := checkWritable(fd, m); err != nil {
+			return pins, err
 		}
 	}
-	if m, rel, ok := mountFor(d.Workdir, d.Mounts); ok {
-		return checkWorkdirSource(d.Workdir, m, rel)
+	i, rel, ok := mountFor(d.Workdir, d.Mounts)
+	if !ok {
+		return pins, nil
 	}
-	return nil
+	if fd, pinned := fds[i]; pinned {
+		return pins, checkWorkdirAt(fd, d.Workdir, d.Mounts[i], rel)
+	}
+	return pins, checkSiteWorkdir(d.Workdir, d.Mounts[i], rel)
 }
 
-// ResolveSource checks a mount source allowed by Decide, as the caller (call
-// it only after DropPrivileges). The path must exist, be reachable without
-// following any symlink or magic link (openat2 RESOLVE_NO_SYMLINKS |
-// RESOLVE_NO_MAGICLINKS), be a directory or a regular file, and be readable
-// by the caller. socker run does not hand Docker the path: PinSources
-// checks the same way on an opened descriptor and the wrapper stages a
-// clone of that very object (see wrapper.pinAndStage).
-func ResolveSource(unsafePath string) error {
-	fd, err := openSource(unsafePath)
-	if err != nil {
-		return err
-	}
-	unix.Close(fd)
-	return nil
-}
-
-// openSource opens a user mount source as ResolveSource describes and
-// returns its O_PATH descriptor.
-func openSource(unsafePath string) (int, error) {
+// openSource opens a user mount source with the calling thread's
+// file-system identity and returns its O_PATH descriptor and what it is.
+// The path must exist, be reachable without following any symlink or
+// magic link (openat2 RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS), be a
+// directory or a regular file, and be readable.
+func openSource(unsafePath string) (int, unix.Stat_t, error) {
+	var st unix.Stat_t
 	fd, err := unix.Openat2(unix.AT_FDCWD, unsafePath, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
 	})
 	switch {
 	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR):
-		return -1, fmt.Errorf("mount source %q does not exist", unsafePath)
+		return -1, st, fmt.Errorf("mount source %q does not exist", unsafePath)
 	case errors.Is(err, unix.ELOOP):
-		return -1, fmt.Errorf("mount source %q is or passes through a symlink", unsafePath)
+		return -1, st, fmt.Errorf("mount source %q is or passes through a symlink", unsafePath)
 	case errors.Is(err, unix.EACCES):
-		return -1, fmt.Errorf("mount source %q is not accessible to you", unsafePath)
+		return -1, st, fmt.Errorf("mount source %q is not accessible to you", unsafePath)
 	case err != nil:
-		return -1, fmt.Errorf("resolving mount source %q: %w", unsafePath, err)
+		return -1, st, fmt.Errorf("resolving mount source %q: %w", unsafePath, err)
 	}
-	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
-		return -1, fmt.Errorf("resolving mount source %q: %w", unsafePath, err)
+		return -1, st, fmt.Errorf("resolving mount source %q: %w", unsafePath, err)
 	}
 	mode := uint32(unix.R_OK)
 	switch st.Mode & unix.S_IFMT {
@@ -87,25 +94,13 @@ func openSource(unsafePath string) (int, error) {
 	case unix.S_IFREG:
 	default:
 		unix.Close(fd)
-		return -1, fmt.Errorf("mount source %q is neither a directory nor a regular file", unsafePath)
+		return -1, st, fmt.Errorf("mount source %q is neither a directory nor a regular file", unsafePath)
 	}
 	if err := unix.Faccessat2(fd, "", mode, unix.AT_EMPTY_PATH|unix.AT_EACCESS); err != nil {
 		unix.Close(fd)
-		return -1, fmt.Errorf("mount source %q is not readable by you", unsafePath)
+		return -1, st, fmt.Errorf("mount source %q is not readable by you", unsafePath)
 	}
-	return fd, nil
-}
-
-// checkSource checks one user mount: its source as ResolveSource does and,
-// when it is mounted read-write, that the caller can write the very object
-// opened (faccessat2 W_OK with AT_EACCESS on its descriptor).
-func checkSource(m Mount) error {
-	fd, err := openSource(m.Source)
-	if err != nil {
-		return &Denial{Reason: "mount-source", Msg: err.Error()}
-	}
-	defer unix.Close(fd)
-	return checkWritable(fd, m)
+	return fd, st, nil
 }
 
 // checkWritable checks, for a read-write mount m, that the caller can write
@@ -127,29 +122,23 @@ func checkWritable(fd int, m Mount) error {
 	}
 }
 
-// checkWorkdirSource checks that the working directory, in mount m at rel, is a
-// directory in m's source, reached from the source without a symlink, a
-// magic link or a mount point (the bind is not recursive: the container sees
-// what lies under a mount point, not the mount), so that runc has nothing to
-// create there. A site mount's source is the admin's and is opened as Docker
-// opens it (following symlinks), but still as the caller.
-func checkWorkdirSource(unsafeWorkdir string, m Mount, rel string) error {
-	where := fmt.Sprintf("working directory %q (%q on the host)", unsafeWorkdir, filepath.Join(m.Source, rel))
-	var src int
-	var err error
-	if m.Site {
-		src, err = unix.Open(m.Source, unix.O_PATH|unix.O_CLOEXEC, 0)
-	} else {
-		src, err = openSource(m.Source)
-	}
+// checkSiteWorkdir checks a working directory in site mount m at rel as
+// checkWorkdirAt does. A site mount's source is the admin's and is opened
+// as Docker opens it (following symlinks), but still as the caller.
+func checkSiteWorkdir(unsafeWorkdir string, m Mount, rel string) error {
+	src, err := unix.Open(m.Source, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return deny("workdir-unreachable", "%s: %v", where, err)
+		return deny("workdir-unreachable", "working directory %q (%q on the host): %v", unsafeWorkdir, filepath.Join(m.Source, rel), err)
 	}
 	defer unix.Close(src)
 	return checkWorkdirAt(src, unsafeWorkdir, m, rel)
 }
 
-// checkWorkdirAt is checkWorkdirSource with m's source already opened as src.
+// checkWorkdirAt checks that the working directory, in mount m at rel, is a
+// directory in m's source, opened as src, reached from it without a
+// symlink, a magic link or a mount point (the bind is not recursive: the
+// container sees what lies under a mount point, not the mount), so that
+// runc has nothing to create there.
 func checkWorkdirAt(src int, unsafeWorkdir string, m Mount, rel string) error {
 	where := fmt.Sprintf("working directory %q (%q on the host)", unsafeWorkdir, filepath.Join(m.Source, rel))
 	fd, err := unix.Openat2(src, rel, &unix.OpenHow{

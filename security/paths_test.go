@@ -239,3 +239,20 @@ func TestCheckPaths_UsesTheCallersIDs(t *testing.T) {
 		t.Errorf("as root: %s: %s", dn.Reason, dn.Msg)
 	}
 }
+
+// CheckPaths runs the path rules (openAndCheck) with the calling thread's
+// identity, as PinSources does on the caller's, and closes what it opened.
+func CheckPaths(d Decision) error {
+	pins, err := openAndCheck(d)
+	ClosePinned(pins)
+	return err
+}
+
+// ResolveSource opens and closes a mount source as openSource does.
+func ResolveSource(unsafePath string) error {
+	fd, _, err := openSource(unsafePath)
+	if err == nil {
+		unix.Close(fd)
+	}
+	return err
+}

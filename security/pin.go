@@ -19,7 +19,7 @@ type Pinned struct {
 }
 
 // PinSources opens and checks, as the caller, every user mount source of d
-// (the checks of CheckPaths, with the same denial reasons and texts) and
+// (see openAndCheck) and
 // returns their descriptors. It is meant to run while socker is still root:
 // the work happens on a fresh OS thread whose file-system identity alone
 // (supplementary groups, fsgid, fsuid; per-thread in the kernel, and a
@@ -67,50 +67,11 @@ func switchThreadFS(c Caller) error {
 	return nil
 }
 
-func pinAsCaller(c Caller, d Decision) (pins []Pinned, err error) {
-	defer func() {
-		if err != nil {
-			ClosePinned(pins)
-			pins = nil
-		}
-	}()
+func pinAsCaller(c Caller, d Decision) ([]Pinned, error) {
 	if err := switchThreadFS(c); err != nil {
 		return nil, deny("mount-source", "taking your identity to check mount sources: %v", err)
 	}
-	fds := map[int]int{}
-	for i, m := range d.Mounts {
-		if m.Site {
-			continue
-		}
-		fd, err := openSource(m.Source)
-		if err != nil {
-			return pins, &Denial{Reason: "mount-source", Msg: err.Error()}
-		}
-		var st unix.Stat_t
-		if err := unix.Fstat(fd, &st); err != nil {
-			unix.Close(fd)
-			return pins, deny("mount-source", "resolving mount source %q: %v", m.Source, err)
-		}
-		pins = append(pins, Pinned{Index: i, Fd: fd, Dev: st.Dev, Ino: st.Ino, Dir: st.Mode&unix.S_IFMT == unix.S_IFDIR})
-		fds[i] = fd
-		if err := checkWritable(fd, m); err != nil {
-			return pins, err
-		}
-	}
-	if m, rel, ok := mountFor(d.Workdir, d.Mounts); ok {
-		if m.Site {
-			return pins, checkWorkdirSource(d.Workdir, m, rel)
-		}
-		for i := range d.Mounts {
-			if d.Mounts[i] == m {
-				if fd, ok := fds[i]; ok {
-					return pins, checkWorkdirAt(fd, d.Workdir, m, rel)
-				}
-			}
-		}
-		return pins, checkWorkdirSource(d.Workdir, m, rel)
-	}
-	return pins, nil
+	return openAndCheck(d)
 }
 
 // ClosePinned closes the descriptors of pins.

@@ -26,7 +26,7 @@ type Request struct {
 }
 
 // Mount is one bind mount the policy allowed. Source is a host path that must
-// still be checked as the caller (CheckPaths) before use.
+// still be opened and checked as the caller (PinSources) before use.
 type Mount struct {
 	Source   string `json:"source"`
 	Target   string `json:"target"`
@@ -48,7 +48,7 @@ type Decision struct {
 }
 
 // Denial is the error of a refused request: every refusal of the policy
-// (Decide, DecideCaller, PinSources, CheckPaths, ParseMount) is a *Denial,
+// (Decide, DecideCaller, PinSources, ParseMount) is a *Denial,
 // found with errors.As. Reason is a stable code for the audit log; Msg is the
 // one-line explanation for the caller, naming the rule and who can change
 // it.
@@ -411,22 +411,23 @@ func decideTarget(target string, earlier []Mount) error {
 	return nil
 }
 
-// mountFor returns the mount whose target holds the container path p (the
-// deepest one: Docker mounts it last, on top) and p relative to that target
-// ("." for the target itself); ok is false when p is in no mount.
-func mountFor(p string, mounts []Mount) (m Mount, rel string, ok bool) {
-	for _, c := range mounts {
-		if underAny(p, []string{c.Target}) && (!ok || len(c.Target) > len(m.Target)) {
-			m, ok = c, true
+// mountFor returns the index of the mount whose target holds the container
+// path p (the deepest one: Docker mounts it last, on top) and p relative to
+// that target ("." for the target itself); ok is false when p is in no
+// mount.
+func mountFor(p string, mounts []Mount) (i int, rel string, ok bool) {
+	for j, c := range mounts {
+		if underAny(p, []string{c.Target}) && (!ok || len(c.Target) > len(mounts[i].Target)) {
+			i, ok = j, true
 		}
 	}
 	if !ok {
-		return Mount{}, "", false
+		return 0, "", false
 	}
-	if rel = strings.TrimPrefix(strings.TrimPrefix(p, m.Target), "/"); rel == "" {
+	if rel = strings.TrimPrefix(strings.TrimPrefix(p, mounts[i].Target), "/"); rel == "" {
 		rel = "."
 	}
-	return m, rel, true
+	return i, rel, true
 }
 
 // underAny reports whether path is one of the prefixes or beneath one,

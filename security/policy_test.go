@@ -598,7 +598,11 @@ func TestMountFor(t *testing.T) {
 		{"/f", "/scratch/f", "."},
 	}
 	for _, tt := range tests {
-		m, rel, ok := mountFor(tt.path, mounts)
+		i, rel, ok := mountFor(tt.path, mounts)
+		var m Mount
+		if ok {
+			m = mounts[i]
+		}
 		if ok != (tt.source != "") || m.Source != tt.source || rel != tt.rel {
 			t.Errorf("mountFor(%q) = %q, %q, %v; want %q, %q", tt.path, m.Source, rel, ok, tt.source, tt.rel)
 		}
