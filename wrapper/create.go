@@ -40,10 +40,10 @@ func inspectImage(ctx context.Context, cli dockerAPI, ref string) (string, error
 	return img.ID, nil
 }
 
-// createContainer creates the container of decision d from imageID and
-// returns its ID.
-func createContainer(ctx context.Context, cli dockerAPI, d security.Decision, imageID string) (string, error) {
-	cfg, host := Spec(d, imageID, self())
+// createContainer creates the container of decision d from imageID,
+// supervised by w, and returns its ID.
+func createContainer(ctx context.Context, cli dockerAPI, d security.Decision, imageID string, w Wrapper) (string, error) {
+	cfg, host := Spec(d, imageID, w)
 	created, err := cli.ContainerCreate(ctx, cfg, host, nil, nil, "")
 	if err != nil {
 		return "", failed(exitcode.Unavailable, "docker-create", fmt.Errorf("creating container: %w", err))

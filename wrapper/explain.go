@@ -35,7 +35,7 @@ func explain(unsafeArgs []string) int {
 	if l.imageID, err = inspectImage(ctx, cli, l.dec.Image); err != nil {
 		return l.finish(err)
 	}
-	cfg, host := Spec(l.bind, l.imageID, self())
+	cfg, host := Spec(l.bind, l.imageID, l.proc)
 	out, err := json.MarshalIndent(explainOutput{cfg, host, l.dec.Image, l.dec.Task.Parent}, "", "  ")
 	if err != nil {
 		return l.finish(fmt.Errorf("encoding the spec: %w", err))

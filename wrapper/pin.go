@@ -8,8 +8,6 @@ package wrapper
 // objects checked, whatever the paths name by then.
 
 import (
-	"golang.org/x/sys/unix"
-
 	"github.com/sockerhpc/socker/internal/exitcode"
 	"github.com/sockerhpc/socker/security"
 )
@@ -21,7 +19,8 @@ import (
 // (explain), it only checks, and returns d as it is. On any failure nothing
 // stays staged. The staging directory outlives this process's privileges;
 // socker gc removes it once the wrapper is gone.
-func pinAndStage(c security.Caller, d security.Decision, stageThem bool) (security.Decision, []security.BoundMount, error) {
+// w is this wrapper, whose staging directory it is.
+func pinAndStage(c security.Caller, d security.Decision, w Wrapper, stageThem bool) (security.Decision, []security.BoundMount, error) {
 	pins, err := security.PinSources(c, d)
 	if err != nil {
 		return d, nil, denial(err)
@@ -30,11 +29,10 @@ func pinAndStage(c security.Caller, d security.Decision, stageThem bool) (securi
 	if len(pins) == 0 || !stageThem {
 		return d, nil, nil
 	}
-	s, paths, err := stage(self(), pins, d.Mounts)
+	paths, err := stage(w, pins, d.Mounts)
 	if err != nil {
 		return d, nil, failed(exitcode.Unavailable, "mount-staging", err)
 	}
-	unix.Close(s.dirfd)
 	bind := d
 	bind.Mounts = append([]security.Mount(nil), d.Mounts...)
 	var bound []security.BoundMount

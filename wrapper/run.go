@@ -22,6 +22,7 @@ const setupTimeout = 2 * time.Minute
 // records. run sets each field from the step that finds it out.
 type launch struct {
 	*session
+	proc    Wrapper               // this process, as gc knows it (prepare)
 	req     security.Request      // what the caller asked (decide)
 	dec     security.Decision     // what the policy allowed (decide)
 	bind    security.Decision     // dec, its user mounts' sources the staged clones (pinAndStage)
@@ -63,7 +64,8 @@ func prepare(unsafeArgs []string, usageLine string, stage bool) (*launch, docker
 	if err != nil {
 		return l, nil, nil, failed(exitcode.Unavailable, "docker-unavailable", err)
 	}
-	if l.bind, l.bound, err = pinAndStage(s.caller, l.dec, stage); err != nil {
+	l.proc = self()
+	if l.bind, l.bound, err = pinAndStage(s.caller, l.dec, l.proc, stage); err != nil {
 		closeDocker()
 		return l, nil, nil, err
 	}
@@ -97,7 +99,7 @@ func (l *launch) runContainer(cli dockerAPI, sigs chan os.Signal) int {
 	if err := stoppedBefore(sigs, "created"); err != nil {
 		return l.finish(err)
 	}
-	if l.cid, err = createContainer(ctx, cli, l.bind, l.imageID); err != nil {
+	if l.cid, err = createContainer(ctx, cli, l.bind, l.imageID, l.proc); err != nil {
 		return l.finish(err)
 	}
 	defer remove(cli, l.cid)

@@ -59,35 +59,36 @@ func openStagingRoot() (int, error) {
 // nodev and, for a read-only mount, read-only, and moves it to
 // stagingRoot/<w.PID>-<w.Start>/m<i>. It returns the staged path of each
 // mount index. Call it as root; on an error everything staged is undone.
-func stage(w Wrapper, pins []security.Pinned, mounts []security.Mount) (*staging, map[int]string, error) {
+func stage(w Wrapper, pins []security.Pinned, mounts []security.Mount) (map[int]string, error) {
 	root, err := openStagingRoot()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer unix.Close(root)
 	name := fmt.Sprintf("%d-%s", w.PID, w.Start)
 	if err := unix.Mkdirat(root, name, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("creating %s/%s: %w", stagingRoot, name, err)
+		return nil, fmt.Errorf("creating %s/%s: %w", stagingRoot, name, err)
 	}
 	if err := unix.Fchownat(root, name, 0, 0, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		unix.Unlinkat(root, name, unix.AT_REMOVEDIR)
-		return nil, nil, fmt.Errorf("creating %s/%s: %w", stagingRoot, name, err)
+		return nil, fmt.Errorf("creating %s/%s: %w", stagingRoot, name, err)
 	}
 	dirfd, err := unix.Openat(root, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		unix.Unlinkat(root, name, unix.AT_REMOVEDIR)
-		return nil, nil, fmt.Errorf("opening %s/%s: %w", stagingRoot, name, err)
+		return nil, fmt.Errorf("opening %s/%s: %w", stagingRoot, name, err)
 	}
 	s := &staging{dir: stagingRoot + "/" + name, dirfd: dirfd}
 	paths := map[int]string{}
 	for _, p := range pins {
 		if err := s.add(p, mounts[p.Index].ReadOnly); err != nil {
 			s.remove()
-			return nil, nil, err
+			return nil, err
 		}
 		paths[p.Index] = s.dir + "/" + s.names[len(s.names)-1]
 	}
-	return s, paths, nil
+	unix.Close(s.dirfd)
+	return paths, nil
 }
 
 func (s *staging) add(p security.Pinned, readOnly bool) error {

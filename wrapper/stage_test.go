@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -42,11 +43,10 @@ func TestStageBindsPinnedObjectAndGCRemovesIt(t *testing.T) {
 	os.Rename(src, src+".moved")
 	os.Mkdir(src, 0o755)
 	w := Wrapper{PID: 4242, Start: "99"}
-	s, paths, err := stage(w, pins, mounts)
+	paths, err := stage(w, pins, mounts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	unix.Close(s.dirfd)
 	want := filepath.Join(stagingRoot, "4242-99", "m0")
 	if paths[0] != want {
 		t.Fatalf("staged at %q, want %q", paths[0], want)
@@ -70,21 +70,12 @@ func TestStageBindsPinnedObjectAndGCRemovesIt(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(stagingRoot, "4242-99")); !os.IsNotExist(err) {
 		t.Fatalf("staging directory left: %v", err)
 	}
-	if b, _ := os.ReadFile("/proc/self/mountinfo"); contains(string(b), want) {
+	if b, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(b), want) {
 		t.Fatal("staged mount left")
 	}
 	// A staging root that is not root's 0700 is refused.
 	os.Chmod(stagingRoot, 0o755)
-	if _, _, err := stage(Wrapper{PID: 1, Start: "1"}, pins, mounts); err == nil {
+	if _, err := stage(Wrapper{PID: 1, Start: "1"}, pins, mounts); err == nil {
 		t.Fatal("staged under a 0755 staging root")
 	}
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
 }
