@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -17,6 +18,8 @@ import (
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
+
+	"github.com/sockerhpc/socker/sched/localmesos"
 )
 
 // launchRecorder is an HTTP proxy to the master that decodes every call
@@ -31,13 +34,18 @@ type launchRecorder struct {
 	bad      []string // calls that could not be decoded
 }
 
-func newLaunchRecorder(t *testing.T, masterURL string) *launchRecorder {
+func newLaunchRecorder(t *testing.T, c *localmesos.Cluster) *launchRecorder {
 	t.Helper()
-	target, err := url.Parse(masterURL)
+	target, err := url.Parse(unixEndpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
+	target.Path = ""
 	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Transport = &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", c.Socket())
+	}}
 	proxy.FlushInterval = -1 // pass the SUBSCRIBE stream's records on at once
 	r := &launchRecorder{}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -108,7 +116,7 @@ func TestRun_TasksCarryKillGrace(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			grace := c.grace
 			cluster := startCluster(t, 0)
-			rec := newLaunchRecorder(t, cluster.URL())
+			rec := newLaunchRecorder(t, cluster)
 			f := newFakes(t, "ok", "0")
 			j := newJob(rec.URL(), f)
 			j.KillGrace = grace
@@ -147,7 +155,7 @@ func TestRun_TasksCarryKillGrace(t *testing.T) {
 // terminal one, after STARTING) before it tears the framework down.
 func TestRun_TeardownWaitsForKilledTasks(t *testing.T) {
 	cluster := startCluster(t, 0)
-	rec := newLaunchRecorder(t, cluster.URL())
+	rec := newLaunchRecorder(t, cluster)
 	f := newFakes(t, "slowterm", "hang")
 	j := newJob(rec.URL(), f)
 	done, cancel := j.startRunning(t, f)

@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"unicode"
 )
 
 // MasterForms names the values --master accepts, for error messages.
-const MasterForms = "host:port, host (port 5050), http[s]://host[:port][/path], or local[:N]"
+const MasterForms = "host:port, host (port 5050), http[s]://host[:port][/path], unix:/path/of/socket (a local Mesos), or local[:N]"
 
 // MasterEndpoint turns a --master value other than local[:N] into the URL
 // of the master's v1 scheduler API,
@@ -27,8 +28,18 @@ const MasterForms = "host:port, host (port 5050), http[s]://host[:port][/path], 
 // (zk://) and any other scheme, user info (credentials go in --principal
 // and --secret-file), a query or fragment, an empty host, a port outside
 // 1-65535, and whitespace or control characters.
+//
+// unix:PATH is a local Mesos' unix socket (localmesos.Cluster.URL): the
+// endpoint is then http://localmesos:80/api/v1/scheduler, reached through
+// PATH (masterSocket), which must be absolute and clean.
 func MasterEndpoint(master string) (string, error) {
 	endpoint, reason := masterURL(master)
+	if path, ok := strings.CutPrefix(master, "unix:"); ok && strings.IndexFunc(master, unprintable) < 0 {
+		endpoint, reason = unixEndpoint, ""
+		if !filepath.IsAbs(path) || filepath.Clean(path) != path {
+			endpoint, reason = "", "the socket's path must be absolute and clean"
+		}
+	}
 	if reason == "" {
 		return endpoint, nil
 	}
@@ -37,6 +48,19 @@ func MasterEndpoint(master string) (string, error) {
 		shown = strconv.Quote(master)
 	}
 	return "", fmt.Errorf("--master %s: %s; accepted forms: %s", shown, reason, MasterForms)
+}
+
+// unixEndpoint is the endpoint of a unix:PATH master, whose host part no
+// one resolves.
+const unixEndpoint = "http://localmesos:80/api/v1/scheduler"
+
+// masterSocket is the socket's path of a unix:PATH master, else "".
+func masterSocket(master string) string {
+	path, _ := strings.CutPrefix(master, "unix:")
+	if path == master {
+		return ""
+	}
+	return path
 }
 
 func unprintable(r rune) bool { return r == ' ' || !unicode.IsPrint(r) }

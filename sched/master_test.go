@@ -35,6 +35,7 @@ var acceptedMasters = []struct{ master, endpoint string }{
 	{"proxy:8080/mesos", "http://proxy:8080/mesos/api/v1/scheduler"},
 	{"http://master:5050/api/v1/scheduler", "http://master:5050/api/v1/scheduler"},
 	{"master:5050/api/v1/scheduler/", "http://master:5050/api/v1/scheduler"},
+	{"unix:/tmp/localmesos-1/master-2/master.sock", "http://localmesos:80/api/v1/scheduler"},
 }
 
 func TestMasterEndpoint_Accepted(t *testing.T) {
@@ -49,8 +50,12 @@ func TestMasterEndpoint_Accepted(t *testing.T) {
 // Every refused value gives one line that starts with "--master VALUE: ",
 // says why and names the accepted forms.
 func TestMasterEndpoint_Refused(t *testing.T) {
-	const forms = "; accepted forms: host:port, host (port 5050), http[s]://host[:port][/path], or local[:N]"
+	const forms = "; accepted forms: host:port, host (port 5050), http[s]://host[:port][/path], unix:/path/of/socket (a local Mesos), or local[:N]"
 	for _, tt := range []struct{ master, err string }{
+		{"unix:", "--master unix:: the socket's path must be absolute and clean"},
+		{"unix:run/m.sock", "--master unix:run/m.sock: the socket's path must be absolute and clean"},
+		{"unix:/run/../m.sock", "--master unix:/run/../m.sock: the socket's path must be absolute and clean"},
+		{"unix:/run/m sock", `--master "unix:/run/m sock": contains whitespace or a control character`},
 		{"", `--master "": empty value`},
 		{"zk://h:2181/mesos", "--master zk://h:2181/mesos: ZooKeeper master detection is not supported yet, give the leading master's host:port"},
 		{"zk://a:2181,b:2181/mesos", "--master zk://a:2181,b:2181/mesos: ZooKeeper master detection is not supported yet, give the leading master's host:port"},
@@ -124,13 +129,10 @@ func TestRun_BadMaster(t *testing.T) {
 }
 
 // --master host:port, as Mesos tools take it, reaches the master: the job
-// runs on the embedded local Mesos given as 127.0.0.1:PORT.
+// runs on the embedded local Mesos through a TCP proxy on 127.0.0.1:PORT.
 func TestRun_MasterHostPort(t *testing.T) {
 	cluster := startCluster(t, 0)
-	hostPort, ok := strings.CutPrefix(cluster.URL(), "http://")
-	if !ok || !strings.HasPrefix(hostPort, "127.0.0.1:") {
-		t.Fatalf("the local Mesos is at %q, want http://127.0.0.1:PORT", cluster.URL())
-	}
+	hostPort := strings.TrimPrefix(newSilencer(t, cluster).URL(), "http://")
 	f := newFakes(t, "ok", "0")
 	j := newJob(hostPort, f)
 	r := j.await(t, j.start(context.Background()), 10*time.Second)

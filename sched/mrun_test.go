@@ -223,7 +223,7 @@ type testScheduler struct {
 
 func newTestScheduler(t *testing.T, ctx context.Context, url string, info *mesos.FrameworkInfo) *testScheduler {
 	t.Helper()
-	cli := newCaller(url+"/api/v1/scheduler", "", "")
+	cli := newCaller(unixEndpoint, masterSocket(url), "", "")
 	resp, err := cli.Call(ctx, calls.Subscribe(info))
 	if err != nil {
 		t.Fatal(err)
@@ -498,7 +498,7 @@ func TestRun_MasterCloses(t *testing.T) {
 func TestRun_MasterSilent(t *testing.T) {
 	const heartbeat = 250 * time.Millisecond
 	cluster := startCluster(t, heartbeat)
-	proxy := newSilencer(t, cluster.URL())
+	proxy := newSilencer(t, cluster)
 	f := newFakes(t, "hang", "hang")
 	j := newJob(proxy.URL(), f)
 	done := j.start(context.Background())
@@ -518,7 +518,8 @@ func TestRun_MasterSilent(t *testing.T) {
 	checkReleased(t, cluster, j.frameworkID(t))
 }
 
-// silencer is a TCP proxy to the master. Once silenced, the subscription
+// silencer is a TCP proxy on 127.0.0.1 to the master's unix socket (a
+// test's own: the local Mesos has no TCP listener). Once silenced, the subscription
 // stream (the connection whose response carries a Mesos-Stream-Id) stays
 // open but nothing more comes through it, as from a hung or partitioned
 // master; calls on other connections still get through.
@@ -531,13 +532,13 @@ type silencer struct {
 	conns  []net.Conn
 }
 
-func newSilencer(t *testing.T, masterURL string) *silencer {
+func newSilencer(t *testing.T, c *localmesos.Cluster) *silencer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &silencer{ln: ln, target: strings.TrimPrefix(masterURL, "http://")}
+	s := &silencer{ln: ln, target: c.Socket()}
 	go s.serve()
 	t.Cleanup(s.close)
 	return s
@@ -566,7 +567,7 @@ func (s *silencer) serve() {
 		if err != nil {
 			return
 		}
-		master, err := net.Dial("tcp", s.target)
+		master, err := net.Dial("unix", s.target)
 		if err != nil {
 			client.Close()
 			continue

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/user"
 	"strconv"
@@ -88,7 +90,7 @@ func Run(ctx context.Context, o Options) (int, error) {
 	if err != nil {
 		return 2, err
 	}
-	cli := newCaller(endpoint, o.Principal, o.Secret)
+	cli := newCaller(endpoint, masterSocket(o.Master), o.Principal, o.Secret)
 	subCtx, cancelSub := context.WithCancel(context.Background())
 	defer cancelSub()
 	resp, err := cli.Call(subCtx, calls.Subscribe(frameworkInfo(name, o)))
@@ -106,11 +108,22 @@ func Run(ctx context.Context, o Options) (int, error) {
 }
 
 // newCaller makes the client of the master's scheduler API at endpoint,
-// with HTTP basic authentication if principal is set.
-func newCaller(endpoint, principal, secret string) calls.Caller {
+// through the unix socket at socket if set, with HTTP basic authentication
+// if principal is set.
+func newCaller(endpoint, socket, principal, secret string) calls.Caller {
 	cfgOpts := []httpcli.ConfigOpt{}
 	if principal != "" {
 		cfgOpts = append(cfgOpts, httpcli.BasicAuth(principal, secret))
+	}
+	if socket != "" {
+		cfgOpts = append(cfgOpts, httpcli.Transport(func(t *http.Transport) {
+			t.Proxy, t.Dial = nil, nil
+			t.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "unix", socket)
+			}
+			t.IdleConnTimeout = time.Minute // before the local master's idle timeout, 2 min
+		}))
 	}
 	return httpsched.NewCaller(httpcli.New(
 		httpcli.Endpoint(endpoint),

@@ -225,7 +225,7 @@ func mainStderr(t *testing.T, args ...string) (int, string) {
 // starts: one line "mrun: --master VALUE: why; accepted forms: ...", then
 // the usage.
 func TestMain_BadMaster(t *testing.T) {
-	const forms = "; accepted forms: host:port, host (port 5050), http[s]://host[:port][/path], or local[:N]"
+	const forms = "; accepted forms: host:port, host (port 5050), http[s]://host[:port][/path], unix:/path/of/socket (a local Mesos), or local[:N]"
 	for _, tt := range []struct{ master, line string }{
 		{"zk://h:2181/mesos", "mrun: --master zk://h:2181/mesos: ZooKeeper master detection is not supported yet, give the leading master's host:port" + forms},
 		{"http://u:p@master:5050", "mrun: --master http://u:p@master:5050: user info is not accepted, give credentials with --principal and --secret-file" + forms},

@@ -160,7 +160,7 @@ func (c *Cluster) launch(fw *framework, a *agent, info mesos.TaskInfo, res resou
 	}
 	spec := LaunchSpec{
 		TaskID: info.TaskID.Value, FrameworkID: fw.id, AgentID: a.id, ContainerID: t.containerID,
-		User: user, Command: cmd, CPUs: res.scalars["cpus"], MemMB: res.scalars["mem"],
+		User: user, SubscriberUID: fw.uid, Command: cmd, CPUs: res.scalars["cpus"], MemMB: res.scalars["mem"],
 		Sandbox: sandbox, Env: env,
 	}
 	c.tasks.Add(1)

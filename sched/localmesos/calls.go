@@ -89,6 +89,11 @@ func (c *Cluster) accept(fw *framework, acc *scheduler.Call_Accept) {
 	for _, op := range acc.Operations {
 		for _, t := range launchedTasks(op) {
 			res := fromProto(t.Resources)
+			if msg := authorizeTask(fw.uid, t.Command, lookupUID); msg != "" {
+				c.send(fw, updateEvent(masterStatus(t.TaskID.Value, &t.AgentID, mesos.TASK_ERROR,
+					mesos.REASON_TASK_UNAUTHORIZED, msg)))
+				continue
+			}
 			msg := c.validateTask(fw, a, t, res, avail)
 			if msg == "" && op.GetType() != mesos.Offer_Operation_LAUNCH {
 				msg = "localmesos runs command tasks only: LAUNCH_GROUP is not supported"

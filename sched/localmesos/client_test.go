@@ -48,7 +48,7 @@ type rawConn struct {
 
 func dial(t *testing.T, c *Cluster) *rawConn {
 	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(c.URL(), "http://"))
+	conn, err := c.Dial()
 	if err != nil {
 		t.Fatal(err)
 	}

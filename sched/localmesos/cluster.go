@@ -37,6 +37,10 @@ type Config struct {
 	WorkDir string
 	// AllowRoot lets tasks run as root (CommandInfo.user or framework user).
 	AllowRoot bool
+	// Shared lets every local user use the master (a local Mesos run by
+	// root for several users); each framework is then its connecting
+	// user's (access.go). By default only this process's uid may.
+	Shared bool
 	// Launcher starts task processes (default: ExecLauncher, which needs
 	// root to switch users and create cgroups).
 	Launcher Launcher
@@ -61,8 +65,10 @@ const (
 type Cluster struct {
 	cfg      Config
 	ln       net.Listener
+	socket   string // the master's unix socket
+	owner    uint32 // this process's uid
+	admitted admission
 	masterID string
-	port     int
 	tmpDir   string // removed by Close when the work dir was ours
 	stop     chan struct{}
 	tasks    sync.WaitGroup // one per task goroutine
@@ -89,6 +95,7 @@ type framework struct {
 	tasks      map[string]*task // until the terminal update is acknowledged
 	gone       bool
 	failover   *time.Timer
+	uid        uint32 // the uid whose connection subscribed it (access.go)
 }
 
 func (fw *framework) hasCapability(t mesos.FrameworkInfo_Capability_Type) bool {
@@ -127,8 +134,8 @@ type offer struct {
 	res   resources
 }
 
-// Start starts a master and its agents listening on an ephemeral port of
-// 127.0.0.1.
+// Start starts a master and its agents, the master listening on a unix
+// socket in the work directory (access.go says who may connect).
 func Start(cfg Config) (*Cluster, error) {
 	if cfg.Agents <= 0 {
 		cfg.Agents = 2
@@ -148,7 +155,7 @@ func Start(cfg Config) (*Cluster, error) {
 	if cfg.Launcher == nil {
 		cfg.Launcher = &ExecLauncher{AllowRoot: cfg.AllowRoot}
 	}
-	c := &Cluster{cfg: cfg, masterID: uuid.New(), stop: make(chan struct{}), open: map[net.Conn]bool{},
+	c := &Cluster{cfg: cfg, owner: uint32(os.Getuid()), masterID: uuid.New(), stop: make(chan struct{}), open: map[net.Conn]bool{},
 		frameworks: map[string]*framework{}, removed: map[string]bool{}, offers: map[string]*offer{},
 		live: map[*task]bool{}}
 	if cfg.WorkDir == "" {
@@ -167,20 +174,33 @@ func Start(cfg Config) (*Cluster, error) {
 		c.removeTmp()
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	dir, err := os.MkdirTemp(c.cfg.WorkDir, "master-")
+	if err == nil {
+		err = os.Remove(dir) // listen makes it, with its mode, and fails if it is there
+	}
+	var ln *net.UnixListener
+	if err == nil {
+		ln, err = listen(dir, cfg.Shared)
+	}
 	if err != nil {
 		c.removeTmp()
-		return nil, fmt.Errorf("listening on 127.0.0.1: %w", err)
+		return nil, err
 	}
-	c.ln, c.port = ln, ln.Addr().(*net.TCPAddr).Port
+	c.ln, c.socket = ln, ln.Addr().String()
 	go c.serve()
 	go c.allocationLoop()
 	return c, nil
 }
 
-// URL is the master's base URL, e.g. "http://127.0.0.1:40123"; schedulers
-// POST to URL()+"/api/v1/scheduler".
-func (c *Cluster) URL() string { return fmt.Sprintf("http://127.0.0.1:%d", c.port) }
+// URL is the master as mrun's --master takes it: "unix:" and the path of
+// its socket. Schedulers POST to /api/v1/scheduler on a connection to it.
+func (c *Cluster) URL() string { return "unix:" + c.socket }
+
+// Socket is the path of the master's unix socket.
+func (c *Cluster) Socket() string { return c.socket }
+
+// Dial connects to the master.
+func (c *Cluster) Dial() (net.Conn, error) { return net.Dial("unix", c.socket) }
 
 // WorkDir is where the sandboxes are.
 func (c *Cluster) WorkDir() string { return c.cfg.WorkDir }
@@ -196,7 +216,7 @@ func (c *Cluster) Close() error {
 	}
 	c.closed = true
 	close(c.stop)
-	c.ln.Close()
+	c.ln.Close() // removes the socket
 	var streams []*stream
 	for _, fw := range c.frameworks {
 		if fw.stream != nil {

@@ -2,6 +2,8 @@ package localmesos
 
 import (
 	"context"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +29,7 @@ func TestMesosGoClient(t *testing.T) {
 	t.Run("json-subscribed-rejected", func(t *testing.T) {
 		t.Parallel()
 		c := start(t, capturedConfig(nil))
-		cli := httpcli.New(httpcli.Endpoint(c.URL()+"/api/v1/scheduler"), httpcli.Codec(codecs.ByMediaType[codecs.MediaTypeJSON]))
+		cli := httpcli.New(httpcli.Endpoint("http://localmesos:80/api/v1/scheduler"), httpcli.Codec(codecs.ByMediaType[codecs.MediaTypeJSON]), viaSocket(c))
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		resp, err := httpsched.NewCaller(cli).Call(ctx, calls.Subscribe(&mesos.FrameworkInfo{User: "barsuser", Name: "compat"}))
@@ -44,7 +46,7 @@ func TestMesosGoClient(t *testing.T) {
 		t.Run(mt.ContentType(), func(t *testing.T) {
 			t.Parallel()
 			c := start(t, capturedConfig(nil))
-			cli := httpcli.New(httpcli.Endpoint(c.URL()+"/api/v1/scheduler"), httpcli.Codec(codecs.ByMediaType[mt]))
+			cli := httpcli.New(httpcli.Endpoint("http://localmesos:80/api/v1/scheduler"), httpcli.Codec(codecs.ByMediaType[mt]), viaSocket(c))
 			caller := httpsched.NewCaller(cli)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -105,4 +107,15 @@ func TestMesosGoClient(t *testing.T) {
 			do(&scheduler.Call{Type: scheduler.Call_TEARDOWN})
 		})
 	}
+}
+
+// viaSocket makes a mesos-go client connect to c's unix socket.
+func viaSocket(c *Cluster) httpcli.Opt {
+	return httpcli.Do(httpcli.With(httpcli.Transport(func(t *http.Transport) {
+		t.Proxy, t.Dial = nil, nil
+		t.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", c.Socket())
+		}
+	})))
 }

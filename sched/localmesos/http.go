@@ -3,6 +3,7 @@ package localmesos
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler"
@@ -26,8 +28,22 @@ import (
 const (
 	jsonType     = "application/json"
 	protobufType = "application/x-protobuf"
-	maxBody      = 64 << 20
 )
+
+// client is one admitted connection and the uid the kernel says is at its
+// other end. Closing it (serveConn, or the stream it became) ends its
+// admission.
+type client struct {
+	net.Conn
+	uid     uint32
+	release func()
+	once    sync.Once
+}
+
+func (cl *client) Close() error {
+	cl.once.Do(cl.release)
+	return cl.Conn.Close()
+}
 
 func (c *Cluster) serve() {
 	for {
@@ -48,8 +64,9 @@ func (c *Cluster) serve() {
 	}
 }
 
-// serveConn answers requests on a keep-alive connection until the client
-// closes it, asks to close it, or subscribes (the stream then owns it).
+// serveConn admits a connection (access.go) and answers its requests
+// until the client closes it, asks to close it, breaks a limit, or
+// subscribes (the stream then owns it).
 func (c *Cluster) serveConn(conn net.Conn) {
 	defer c.conns.Done()
 	forget := func() {
@@ -57,33 +74,115 @@ func (c *Cluster) serveConn(conn net.Conn) {
 		delete(c.open, conn)
 		c.mu.Unlock()
 	}
-	br := bufio.NewReader(conn)
+	uid, err := peerUID(conn)
+	code, refusal := 403, "the connecting process's uid is unknown"
+	if err == nil {
+		code, refusal = c.admitted.admit(c.owner, uid, c.cfg.Shared)
+	}
+	if refusal != "" {
+		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		respond(conn, code, refusal, "Connection: close")
+		lingerForResponse(conn)
+		conn.Close()
+		forget()
+		return
+	}
+	cl := &client{Conn: conn, uid: uid, release: func() { c.admitted.release(uid) }}
+	budget := &limitedReader{r: conn}
+	br := bufio.NewReader(budget)
 	for {
-		req, err := http.ReadRequest(br)
-		if err != nil {
-			conn.Close()
+		req, body, code, refusal := readRequest(conn, br, budget)
+		if refusal != "" {
+			conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+			respond(conn, code, refusal, "Connection: close")
+			lingerForResponse(conn)
+		}
+		if req == nil {
+			cl.Close()
 			forget()
 			return
 		}
-		if strings.EqualFold(req.Header.Get("Expect"), "100-continue") {
-			conn.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n")) // curl waits a second for it
-		}
-		body, err := io.ReadAll(io.LimitReader(req.Body, maxBody))
-		if err != nil {
-			conn.Close()
-			forget()
-			return
-		}
-		if c.handle(conn, req, body) {
+		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if c.handle(cl, req, body) {
 			forget() // the subscription stream closes it
 			return
 		}
 		if req.Close {
-			conn.Close()
+			cl.Close()
 			forget()
 			return
 		}
 	}
+}
+
+// readRequest reads the next request and its body within the limits of
+// access.go: the connection may idle up to idleTimeout before a request,
+// which must then arrive within requestTimeout, its header within
+// maxHeader bytes and its body within maxBody. It returns a nil request
+// when the connection is to be closed, after the response to send first
+// if refusal is set.
+func readRequest(conn net.Conn, br *bufio.Reader, budget *limitedReader) (req *http.Request, body []byte, code int, refusal string) {
+	conn.SetReadDeadline(time.Now().Add(idleTimeout))
+	budget.n = maxHeader
+	if _, err := br.Peek(1); err != nil {
+		return nil, nil, 0, "" // closed, or idle too long
+	}
+	conn.SetReadDeadline(time.Now().Add(requestTimeout))
+	req, err := http.ReadRequest(br)
+	switch {
+	case budget.n <= 0:
+		return nil, nil, http.StatusRequestHeaderFieldsTooLarge, fmt.Sprintf("the request header is over %d bytes", maxHeader)
+	case err != nil:
+		return nil, nil, 0, ""
+	case req.ContentLength > maxBody:
+		return nil, nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over %d bytes", maxBody)
+	}
+	if strings.EqualFold(req.Header.Get("Expect"), "100-continue") {
+		conn.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n")) // curl waits a second for it
+	}
+	budget.n += maxBody + 1
+	body, err = io.ReadAll(io.LimitReader(req.Body, maxBody+1))
+	switch {
+	case err != nil:
+		return nil, nil, 0, "" // cut short, or too slow
+	case len(body) > maxBody:
+		return nil, nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over %d bytes", maxBody)
+	}
+	conn.SetReadDeadline(time.Time{})
+	return req, body, 0, ""
+}
+
+// lingerForResponse lets a client that is still sending read the refusal
+// before the connection closes: closing a socket with unread data resets
+// it, and the client would see only the reset. What it sends meanwhile is
+// read and dropped, for half a second at most.
+func lingerForResponse(conn net.Conn) {
+	if uc, ok := conn.(*net.UnixConn); ok {
+		uc.CloseWrite()
+	}
+	conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	io.Copy(io.Discard, conn)
+}
+
+// limitedReader reads from r until n bytes are used up, then fails: the
+// bound on what one request may make the master buffer.
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+var errTooLarge = errors.New("request too large")
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
 }
 
 func httpDate() string { return time.Now().UTC().Format(http.TimeFormat) }
@@ -107,7 +206,7 @@ func respond(w io.Writer, code int, body string, extra ...string) {
 // subscription stream. The checks come in the master's order: the route,
 // the call's decoding and validation, then (but for SUBSCRIBE) the
 // framework and its stream.
-func (c *Cluster) handle(conn net.Conn, req *http.Request, body []byte) bool {
+func (c *Cluster) handle(conn *client, req *http.Request, body []byte) bool {
 	call, herr := decodeCall(req, body)
 	if herr != nil {
 		respond(conn, herr.code, herr.msg, herr.extra...)
@@ -117,7 +216,7 @@ func (c *Cluster) handle(conn net.Conn, req *http.Request, body []byte) bool {
 		return c.handleSubscribe(conn, req, call)
 	}
 	c.mu.Lock()
-	fw, herr := c.caller(req, call)
+	fw, herr := c.caller(conn.uid, req, call)
 	if herr != nil {
 		c.mu.Unlock()
 		respond(conn, herr.code, herr.msg)
@@ -181,7 +280,7 @@ func decodeCall(req *http.Request, body []byte) (*scheduler.Call, *httpError) {
 
 // caller finds the subscribed framework a (non-SUBSCRIBE) call comes from,
 // on the stream it names. c.mu is held.
-func (c *Cluster) caller(req *http.Request, call *scheduler.Call) (*framework, *httpError) {
+func (c *Cluster) caller(uid uint32, req *http.Request, call *scheduler.Call) (*framework, *httpError) {
 	fw := c.frameworks[call.FrameworkID.Value]
 	var fail string
 	code := http.StatusBadRequest
@@ -190,6 +289,8 @@ func (c *Cluster) caller(req *http.Request, call *scheduler.Call) (*framework, *
 		fail = "Framework cannot be found"
 	case fw.stream == nil:
 		code, fail = http.StatusForbidden, "Framework is not subscribed"
+	case uid != fw.uid:
+		code, fail = http.StatusForbidden, fmt.Sprintf("Framework %s is uid %d's: uid %d may not make its calls", fw.id, fw.uid, uid)
 	case len(streamID) == 0:
 		fail = "All non-subscribe calls should include the 'Mesos-Stream-Id' header"
 	case streamID[0] != fw.stream.id:
@@ -205,7 +306,7 @@ func (c *Cluster) caller(req *http.Request, call *scheduler.Call) (*framework, *
 	return fw, nil
 }
 
-func (c *Cluster) handleSubscribe(conn net.Conn, req *http.Request, call *scheduler.Call) bool {
+func (c *Cluster) handleSubscribe(conn *client, req *http.Request, call *scheduler.Call) bool {
 	json := true
 	switch accept := req.Header.Values("Accept"); {
 	case accepts(accept, jsonType):
@@ -234,7 +335,7 @@ func (c *Cluster) handleSubscribe(conn net.Conn, req *http.Request, call *schedu
 	}
 	conn.Write([]byte(head))
 	go s.run(c.cfg.HeartbeatInterval)
-	c.subscribe(*call.Subscribe.FrameworkInfo, s)
+	c.subscribe(conn.uid, *call.Subscribe.FrameworkInfo, s)
 	return true
 }
 

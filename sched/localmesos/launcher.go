@@ -19,6 +19,9 @@ type LaunchSpec struct {
 	TaskID, FrameworkID, AgentID string
 	ContainerID                  string // a UUID: the cgroup is mesos/<ContainerID>
 	User                         string // CommandInfo.user, else FrameworkInfo.user
+	// SubscriberUID is the uid whose connection subscribed the framework
+	// (access.go): unless it is root, the task runs only as that uid.
+	SubscriberUID uint32
 	Command                      mesos.CommandInfo
 	CPUs, MemMB                  float64 // the task's resources
 	Sandbox                      string  // to create, owned by User; the task's cwd
@@ -161,8 +164,9 @@ func (p *execProcess) startInCgroup(cred *syscall.Credential) error {
 
 // TaskCredential resolves the user a task runs as, with the checks of an
 // agent with --switch_user: the user must exist (else the agent's "No such
-// user" error), be root only if allowRoot, and be this process's own user
-// unless this process is root.
+// user" error), be root only if allowRoot, be this process's own user
+// unless this process is root, and be the uid that subscribed the
+// framework unless root did (access.go).
 func TaskCredential(spec LaunchSpec, allowRoot bool) (*syscall.Credential, error) {
 	dirErr := func(format string, args ...any) error {
 		return &SandboxError{fmt.Sprintf("Failed to create executor directory '%s': ", spec.Sandbox) + fmt.Sprintf(format, args...)}
@@ -180,6 +184,8 @@ func TaskCredential(spec LaunchSpec, allowRoot bool) (*syscall.Credential, error
 		return nil, &SandboxError{"Refusing to run a task as root (localmesos Config.AllowRoot is false)"}
 	case os.Geteuid() != 0 && int(cred.Uid) != os.Geteuid():
 		return nil, dirErr("Failed to chown directory to '%s': Operation not permitted", spec.User)
+	case spec.SubscriberUID != 0 && cred.Uid != spec.SubscriberUID:
+		return nil, &SandboxError{fmt.Sprintf("Refusing to run a task as '%s' (uid %d): its framework was subscribed by uid %d", spec.User, cred.Uid, spec.SubscriberUID)}
 	}
 	return cred, nil
 }

@@ -14,17 +14,22 @@ import (
 // The master: offers and the allocator, framework subscriptions, the
 // updates the master makes up itself. Everything runs under Cluster.mu.
 
+// masterPort is the port MasterInfo and the offers' agent URLs name
+// (mesos-local's agents share the master's): the master has no TCP port
+// (access.go), so they name Mesos' default.
+const masterPort = 5050
+
 func (c *Cluster) masterInfo() mesos.MasterInfo {
-	ip, port := "127.0.0.1", uint32(c.port)
+	ip, port := "127.0.0.1", uint32(masterPort)
 	host := "localhost"
 	return mesos.MasterInfo{
 		ID:       c.masterID,
 		IP:       binary.LittleEndian.Uint32(net.ParseIP(ip).To4()), // network byte order, as Mesos stores it
 		Port:     &port,
-		PID:      strptr(fmt.Sprintf("master@%s:%d", ip, c.port)),
+		PID:      strptr(fmt.Sprintf("master@%s:%d", ip, masterPort)),
 		Hostname: &host,
 		Version:  strptr(version),
-		Address:  &mesos.Address{Hostname: &host, IP: &ip, Port: int32(c.port)},
+		Address:  &mesos.Address{Hostname: &host, IP: &ip, Port: masterPort},
 		Capabilities: []mesos.MasterInfo_Capability{
 			{Type: mesos.MasterInfo_Capability_AGENT_UPDATE},
 			{Type: mesos.MasterInfo_Capability_AGENT_DRAINING},
@@ -180,7 +185,7 @@ func (c *Cluster) offerProto(o *offer) mesos.Offer {
 		AgentID:     mesos.AgentID{Value: a.id},
 		Hostname:    a.hostname,
 		URL: &mesos.URL{Scheme: "http", Path: strptr(fmt.Sprintf("/slave(%d)", a.index+1)),
-			Address: mesos.Address{Hostname: strptr(a.hostname), IP: strptr(a.ip), Port: int32(c.port)}},
+			Address: mesos.Address{Hostname: strptr(a.hostname), IP: strptr(a.ip), Port: masterPort}},
 		Resources: o.res.toProto(o.fw.role(), multiRole),
 	}
 	if multiRole {
@@ -200,13 +205,26 @@ func (c *Cluster) dropOffers(fw *framework) {
 }
 
 // subscribe registers a framework (or fails one over) on stream s.
-func (c *Cluster) subscribe(info mesos.FrameworkInfo, s *stream) {
+func (c *Cluster) subscribe(uid uint32, info mesos.FrameworkInfo, s *stream) {
 	var fw *framework
+	refuse := func(msg string) {
+		s.send(&scheduler.Event{Type: scheduler.Event_ERROR, Error: &scheduler.Event_Error{Message: msg}})
+		s.end()
+	}
+	var prior *uint32
+	if info.ID != nil {
+		if fw := c.frameworks[info.ID.Value]; fw != nil {
+			prior = &fw.uid
+		}
+	}
+	if msg := authorizeFramework(uid, info.User, prior, lookupUID); msg != "" {
+		refuse(msg)
+		return
+	}
 	if info.ID != nil {
 		id := info.ID.Value
 		if c.removed[id] {
-			s.send(&scheduler.Event{Type: scheduler.Event_ERROR, Error: &scheduler.Event_Error{Message: "Framework has been removed"}})
-			s.end()
+			refuse("Framework has been removed")
 			return
 		}
 		if fw = c.frameworks[id]; fw != nil { // failover
@@ -232,7 +250,7 @@ func (c *Cluster) subscribe(info mesos.FrameworkInfo, s *stream) {
 		c.frameworks[id] = fw
 	}
 	info.ID = &mesos.FrameworkID{Value: fw.id}
-	fw.info, fw.stream = info, s
+	fw.info, fw.stream, fw.uid = info, s, uid
 	hb := c.cfg.HeartbeatInterval.Seconds()
 	mi := c.masterInfo()
 	s.send(&scheduler.Event{Type: scheduler.Event_SUBSCRIBED, Subscribed: &scheduler.Event_Subscribed{

@@ -53,6 +53,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) == 3 && os.Args[1] == execHelperArg {
 		os.Exit(execHelper(os.Args[2]))
 	}
+	if len(os.Args) == 3 && os.Args[1] == attackerArg {
+		os.Exit(runAttacker(os.Args[2]))
+	}
 	if err := setup(); err != nil {
 		fmt.Fprintln(os.Stderr, "integration setup failed:", err)
 		os.Exit(1)

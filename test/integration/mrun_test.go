@@ -55,13 +55,14 @@ func aliceContainers(t *testing.T) []string {
 func TestMrun_HelloOnLocalMesos(t *testing.T) {
 	withConfig(t, clusterConfig(t, "host", image, mpiImage))
 	mrun := buildMrun(t)
-	cluster, err := localmesos.Start(localmesos.Config{Agents: 2, CPUs: 2, Mem: 2048})
+	// Shared: run by root for several users, each framework its
+	// connecting user's (alice's, here).
+	cluster, err := localmesos.Start(localmesos.Config{Agents: 2, CPUs: 2, Mem: 2048, Shared: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cluster.Close()
-	// host:port, the form every Mesos tool takes (mesos-execute, mesos-hydra).
-	master := strings.TrimPrefix(cluster.URL(), "http://")
+	master := cluster.URL() // unix:PATH
 	mrunCmd := func(program ...string) *exec.Cmd {
 		args := append([]string{"--reuid=" + alice.Name, "--regid=" + alice.Name, "--init-groups", "--", mrun,
 			"-N", "2", "-n", "4", "-c", "0.5", "-m", "128", "--image", mpiImage, "--master", master,
