@@ -22,10 +22,10 @@ type LaunchSpec struct {
 	// SubscriberUID is the uid whose connection subscribed the framework
 	// (access.go): unless it is root, the task runs only as that uid.
 	SubscriberUID uint32
-	Command                      mesos.CommandInfo
-	CPUs, MemMB                  float64 // the task's resources
-	Sandbox                      string  // to create, owned by User; the task's cwd
-	Env                          []string
+	Command       mesos.CommandInfo
+	CPUs, MemMB   float64 // the task's resources
+	Sandbox       string  // to create, owned by User; the task's cwd
+	Env           []string
 }
 
 // Launcher starts the processes of command tasks. The master and agents
