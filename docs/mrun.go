@@ -30,7 +30,7 @@ var MrunOptions = []manual.Item{
 	{Term: "-n PROCS", Text: "Run PROCS MPI processes (ranks) in all (default `1`)."},
 	{Term: "--image IMAGE", Text: "The IMAGE the ranks run in; the agents' socker policy must allow it (default `socker/mpich:4`)."},
 	{Term: "--kill-grace DURATION", Text: "When a task is killed, give its socker this DURATION from the agent's SIGTERM to its SIGKILL (the tasks' kill policy; more than 0, at most 1h): the default is socker's default `container.stop_grace_seconds` (10 s) plus time for socker to remove the container and write its exit record (default `15s`)."},
-	{Term: "--master URL", Text: "The Mesos master's URL: `host:port` (a bare host means port 5050) or `http[s]://host:port` (with a path, for a master behind a reverse proxy), or `local[:N]` for an embedded local Mesos of N agents (default 2) on this machine."},
+	{Term: "--master URL", Text: "The Mesos master's URL: `host:port` (a bare host means port 5050) or `http[s]://host:port` (with a path, for a master behind a reverse proxy), `unix:PATH` for a local Mesos' socket, or `local[:N]` for an embedded local Mesos of N agents (default 2) on this machine, which only you can use."},
 	{Term: "--mount SRC:DST[:ro]", Text: "Bind SRC:DST[:ro] in every rank's container (`socker run --mount`); repeatable."},
 	{Term: "--mpiexec PATH", Text: "The PATH of mpiexec.hydra on this machine (default `/usr/bin/mpiexec.hydra`)."},
 	{Term: "--offer-hold DURATION", Text: "Decline offers held this DURATION while the job does not fit, so that two gang jobs never hoard each other's resources (default `10s`)."},
@@ -39,6 +39,7 @@ var MrunOptions = []manual.Item{
 	{Term: "--setup-local USER", Text: "As root: delegate the local Mesos' cgroups to USER until the next boot, then exit."},
 	{Term: "--socker PATH", Text: "The PATH of socker on the agents (default `/usr/bin/socker`; with a local master, the socker on PATH)."},
 	{Term: "--strategy STRATEGY", Text: "Placement STRATEGY: `first-fit` or `best-fit` (default `first-fit`)."},
+	{Term: "--time LIMIT", Text: "The job's wall-clock LIMIT from its launch, as Slurm's `--time` takes it (`MINUTES`, `MINUTES:SECONDS`, `HOURS:MINUTES:SECONDS`, `DAYS-HOURS`, `DAYS-HOURS:MINUTES`, `DAYS-HOURS:MINUTES:SECONDS`) or as a duration (`90m`, `1h30m`): when it expires every task and mpiexec are killed and mrun exits 124; 0, the default, is no limit."},
 	{Term: "--timeout DURATION", Text: "Give up if the job cannot be placed within this DURATION (default `1m0s`)."},
 }
 
@@ -47,7 +48,8 @@ var mrunExit = []manual.Block{
 	manual.P("mrun exits with the job's status, which is mpiexec's, and otherwise:"),
 	manual.List(
 		manual.Item{Term: "1", Text: "The job could not be placed within `--timeout`, a task failed or ended early, or the local Mesos could not start."},
-		manual.Item{Term: "2", Text: "Usage error."},
+		manual.Item{Term: "2", Text: "Usage error: an unknown option, or a value no cluster could run (the line says which); nothing was started."},
+		manual.Item{Term: "124", Text: "The job reached its `--time` limit: every task and mpiexec were killed."},
 		manual.Item{Term: "128+N", Text: "Interrupted by signal N (130 for SIGINT, 143 for SIGTERM): the tasks were killed and the framework torn down."},
 	),
 }

@@ -38,6 +38,7 @@ type jobRun struct {
 	heartbeat time.Duration    // the master's heartbeat interval
 	lastEvent time.Time        // when the last event came
 	lastShort error            // why the last offers could not hold the job
+	limit     <-chan time.Time // set at launch when the job has a time limit
 	finishing <-chan time.Time // set once mpiexec has exited
 	orphaned  <-chan time.Time // set once every task has finished before mpiexec exited
 	status    int              // mpiexec's exit status, once it has exited
@@ -94,6 +95,8 @@ func (j *jobRun) loop(ctx context.Context, streamErr <-chan error) (int, error) 
 			r = j.watch()
 		case <-deadline:
 			r = j.placementTimedOut()
+		case <-j.limit:
+			r = j.timeLimitExpired()
 		case err := <-j.mpiDone:
 			r = j.mpiexecExited(err)
 		case <-j.finishing:
@@ -144,6 +147,13 @@ func (j *jobRun) placementTimedOut() *result {
 		msg = j.lastShort.Error()
 	}
 	return fail(fmt.Errorf("could not place the job within %v: %s", j.o.Timeout, msg))
+}
+
+// timeLimitExpired kills the whole gang of a job that ran for its
+// Options.TimeLimit.
+func (j *jobRun) timeLimitExpired() *result {
+	j.killAll()
+	return &result{ExitTimeLimit, fmt.Errorf("the job reached its time limit (--time %v): killed its %d tasks and mpiexec", j.o.TimeLimit, len(j.tasks))}
 }
 
 // mpiexecExited records mpiexec's exit status, the job's: the job ends when

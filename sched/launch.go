@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"syscall"
+	"time"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
 	"github.com/mesos/mesos-go/api/v1/lib/scheduler/calls"
@@ -57,6 +58,9 @@ func (j *jobRun) launch(plan placement.Plan) error {
 	}
 	j.declineAll()
 	j.progress("launched %d tasks", len(plan.Hosts))
+	if j.o.TimeLimit > 0 {
+		j.limit = time.After(j.o.TimeLimit)
+	}
 	return nil
 }
 

@@ -606,3 +606,23 @@ func (s *silencer) serve() {
 		}()
 	}
 }
+
+// A job that runs past its time limit (--time) is killed, every task and
+// mpiexec, and Run returns ExitTimeLimit with a line that says so.
+func TestRun_TimeLimit(t *testing.T) {
+	cluster := startCluster(t, 0)
+	f := newFakes(t, "hang", "hang")
+	j := newJob(cluster.URL(), f)
+	j.TimeLimit = time.Second
+	done := j.start(context.Background())
+	f.waitFor(t, "ran.0", "ran.1")
+	r := j.await(t, done, 10*time.Second)
+	if r.code != ExitTimeLimit || r.err == nil || r.err.Error() != "the job reached its time limit (--time 1s): killed its 2 tasks and mpiexec" {
+		t.Fatalf("Run = %d, %v; want %d and the time limit", r.code, r.err, ExitTimeLimit)
+	}
+	if r.took < time.Second {
+		t.Errorf("Run returned after %v, before the limit", r.took)
+	}
+	f.mpiexecGone(t)
+	checkReleased(t, cluster, j.frameworkID(t))
+}

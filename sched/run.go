@@ -39,6 +39,10 @@ type Options struct {
 	// (default DefaultOfferHold); then it is declined, for a second, so that
 	// two gang jobs never hoard each other's resources.
 	OfferHold time.Duration
+	// TimeLimit is the job's wall-clock limit from its launch (mrun
+	// --time; 0: none): when it expires the whole gang is killed and Run
+	// returns ExitTimeLimit.
+	TimeLimit time.Duration
 	// KillGrace is every task's kill_policy.grace_period (default
 	// DefaultKillGrace): when the task is killed, the agent sends socker
 	// SIGTERM and SIGKILLs it only after this long, which socker needs to
@@ -59,6 +63,10 @@ const DefaultOfferHold = 10 * time.Second
 // socker is SIGKILLed and its container left to socker gc.
 const DefaultKillGrace = 15 * time.Second
 
+// ExitTimeLimit is Run's status when the job's TimeLimit expired (as
+// timeout(1)'s).
+const ExitTimeLimit = 124
+
 // MaxKillGrace bounds --kill-grace (socker's stop_grace_seconds is at most
 // 3600).
 const MaxKillGrace = time.Hour
@@ -75,7 +83,7 @@ var ErrInterrupted = errors.New("interrupted: killed the job's tasks")
 // ctx being done (Ctrl-C) kills everything. It always tears the framework
 // down.
 func Run(ctx context.Context, o Options) (int, error) {
-	if err := o.Job.Validate(); err != nil {
+	if err := o.Check(); err != nil {
 		return 2, err
 	}
 	endpoint, err := MasterEndpoint(o.Master)

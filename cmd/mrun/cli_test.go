@@ -261,3 +261,41 @@ func TestOptions_AreTheFlags(t *testing.T) {
 		t.Errorf("flag %s has no item in docs.MrunOptions", term)
 	}
 }
+
+// Hostile or silly values give one line naming the value, then the usage
+// (exit 2), and start nothing: no local Mesos (whose work directory would
+// appear in TMPDIR), no mpiexec, no task.
+func TestMain_BadJobStartsNothing(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	for _, tt := range []struct {
+		args []string
+		line string
+	}{
+		{[]string{"-N", "0", "mpi-hello"}, "mrun: invalid job: 0 nodes: need at least 1"},
+		{[]string{"-N", "-2", "mpi-hello"}, "mrun: invalid job: -2 nodes: need at least 1"},
+		{[]string{"-n", "-1", "mpi-hello"}, "mrun: invalid job: -1 procs for 1 nodes: need at least one proc per node"},
+		{[]string{"-n", "99999999999", "mpi-hello"}, "mrun: invalid job: 99999999999 procs: at most 1073741824"},
+		{[]string{"-n", "100000", "mpi-hello"}, "mrun: the local Mesos of 2 agents ("},
+		{[]string{"-N", "3", "-n", "3", "mpi-hello"}, "mrun: the local Mesos of 2 agents ("},
+		{[]string{"-c", "-1", "mpi-hello"}, "mrun: invalid job: cpus per proc -1: need a finite number > 0"},
+		{[]string{"-m", "NaN", "mpi-hello"}, "mrun: invalid job: memory per proc NaN MB: need a finite number >= 0"},
+		{[]string{"--image", "-v", "mpi-hello"}, `mrun: --image: invalid image reference "-v": looks like an option`},
+		{[]string{"--image", "a b", "mpi-hello"}, `mrun: --image: invalid image reference "a b"`},
+		{[]string{"sh", "-c", "echo a\necho b"}, `mrun: argument 2 of the program, "echo a\necho b", has a control character or invalid UTF-8`},
+		{[]string{"--time", "1:2:3:4", "mpi-hello"}, `mrun: invalid value "1:2:3:4" for flag -time: "1:2:3:4": want a duration`},
+		{[]string{"--time", "-5m", "mpi-hello"}, "mrun: --time -5m0s: must not be negative"},
+		{[]string{"--timeout", "-1s", "mpi-hello"}, "mrun: --timeout -1s: must not be negative"},
+		{[]string{"--mount", "/a:/a\n", "mpi-hello"}, `mrun: --mount "/a:/a\n": want SRC:DST[:ro] without control characters`},
+		{[]string{"--", "-launcher", "ssh"}, `mrun: the program "-launcher" starts with '-'`},
+	} {
+		code, stderr := mainStderr(t, append([]string{"--master", "local:2"}, tt.args...)...)
+		first, rest, _ := strings.Cut(stderr, "\n")
+		if code != 2 || !strings.HasPrefix(first, tt.line) || !strings.HasPrefix(rest, docs.MrunUsage) {
+			t.Errorf("mrun %q: exit %d, stderr:\n%s\nwant exit 2 and a line %q..., then the usage", tt.args, code, stderr, tt.line)
+		}
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("started something: %s holds %v", tmp, left)
+	}
+}

@@ -15,6 +15,25 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
+// timeLimit is --time: a Go duration or one of Slurm's forms
+// (sched.ParseTimeLimit).
+type timeLimit struct{ d *time.Duration }
+
+func (t timeLimit) String() string {
+	if t.d == nil || *t.d == 0 {
+		return "0"
+	}
+	return t.d.String()
+}
+
+func (t timeLimit) Set(v string) error {
+	d, err := sched.ParseTimeLimit(v)
+	if err == nil {
+		*t.d = d
+	}
+	return err
+}
+
 const defaultSocker = "/usr/bin/socker"
 
 // cli is what mrun's command line sets.
@@ -40,6 +59,7 @@ func newFlagSet(c *cli) *flag.FlagSet {
 	fs.DurationVar(&o.Timeout, "timeout", 60*time.Second, usage("timeout"))
 	fs.DurationVar(&o.OfferHold, "offer-hold", sched.DefaultOfferHold, usage("offer-hold"))
 	fs.DurationVar(&o.KillGrace, "kill-grace", sched.DefaultKillGrace, usage("kill-grace"))
+	fs.Var(timeLimit{&o.TimeLimit}, "time", usage("time"))
 	fs.StringVar(&c.strategy, "strategy", "first-fit", usage("strategy"))
 	fs.StringVar(&o.Socker, "socker", "", usage("socker"))
 	fs.Var(&c.mounts, "mount", usage("mount"))

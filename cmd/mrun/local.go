@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/sockerhpc/socker/sched/localmesos"
+	"github.com/sockerhpc/socker/sched/placement"
 )
 
 // maxLocalAgents bounds local:N.
@@ -45,7 +46,28 @@ func startLocal(n int) (*localmesos.Cluster, error) {
 		}
 		return nil, fmt.Errorf("the local Mesos needs cgroups delegated to you, to put each task in a Mesos task cgroup: as root, run `mrun --setup-local %s` (once per boot)", name)
 	}
-	return localmesos.Start(localmesos.Config{Agents: n, CPUs: float64(runtime.NumCPU())})
+	return localmesos.Start(localConfig(n))
+}
+
+// localConfig is the local Mesos of n agents for the invoking user.
+func localConfig(n int) localmesos.Config {
+	return localmesos.Config{Agents: n, CPUs: float64(runtime.NumCPU())}
+}
+
+// fitsLocal refuses a job that the local Mesos of n agents could not hold
+// even with nothing else running: more nodes than agents, or more ranks
+// than their cpus and memory hold.
+func fitsLocal(job placement.Job, n int) error {
+	cpus, mem := localmesos.AgentShare(localConfig(n))
+	var offers []placement.Offer
+	for i := range n {
+		id := fmt.Sprintf("agent-%d", i)
+		offers = append(offers, placement.Offer{ID: id, AgentID: id, Hostname: id, CPUs: cpus, MemMB: mem})
+	}
+	if _, err := placement.Place(job, offers); err != nil {
+		return fmt.Errorf("the local Mesos of %d agents (%g cpus and %g MB each) cannot hold this job: %v", n, cpus, mem, err)
+	}
+	return nil
 }
 
 // localSocker is socker's path for a local job: the one on PATH (the

@@ -38,13 +38,26 @@ func run(args []string) int {
 	if err := c.complete(local); err != nil {
 		return usageErr(err.Error())
 	}
+	if err := c.o.Check(); err != nil {
+		return usageErr(err.Error())
+	}
+	if local {
+		if err := fitsLocal(c.o.Job, agents); err != nil {
+			return usageErr(err.Error())
+		}
+	}
+	if os.Getuid() == 0 {
+		return usageErr("refusing to run a job as root: ranks run as the submitting user, and socker refuses uid 0")
+	}
 	return runJob(c.o, agents, local)
 }
 
 // check completes c.o from the command line (program, mounts, strategy) and
 // returns, in the order mrun reports them, the first usage error: a bad
-// strategy, kill grace or master, no program, no master, or root. For
-// --master local[:N], local is set and agents is N.
+// strategy, kill grace or master, no program, or no master. For
+// --master local[:N], local is set and agents is N. run then checks the
+// whole job (sched.Options.Check), that a local Mesos can hold it, and
+// that the caller is not root, before it starts anything.
 func (c *cli) check(program []string) (agents int, local bool, problem string) {
 	o := &c.o
 	o.Program, o.Mounts = program, c.mounts
@@ -72,8 +85,6 @@ func (c *cli) check(program []string) (agents int, local bool, problem string) {
 		return 0, false, err.Error()
 	case o.Master == "":
 		return 0, false, "--master is required; accepted forms: " + sched.MasterForms
-	case os.Getuid() == 0:
-		return 0, false, "refusing to run a job as root: ranks run as the submitting user, and socker refuses uid 0"
 	}
 	return agents, local, ""
 }

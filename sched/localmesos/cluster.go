@@ -248,15 +248,23 @@ func (c *Cluster) removeTmp() error {
 	return os.RemoveAll(c.tmpDir)
 }
 
-func (c *Cluster) makeAgents() error {
-	n := c.cfg.Agents
-	cpus, mem, disk := c.cfg.CPUs, c.cfg.Mem, c.cfg.Disk
+// AgentShare is the cpus and memory (MB) each agent of cfg offers.
+func AgentShare(cfg Config) (cpus, mem float64) {
+	n := max(cfg.Agents, 1)
+	cpus, mem = cfg.CPUs, cfg.Mem
 	if cpus <= 0 {
 		cpus = fixed(float64(runtime.NumCPU()) / float64(n))
 	}
 	if mem <= 0 {
 		mem = float64(int(machineMemMB() / float64(n)))
 	}
+	return cpus, mem
+}
+
+func (c *Cluster) makeAgents() error {
+	n := c.cfg.Agents
+	cpus, mem := AgentShare(c.cfg)
+	disk := c.cfg.Disk
 	if disk <= 0 {
 		disk = float64(int(diskMB(c.cfg.WorkDir) / float64(n)))
 	}
