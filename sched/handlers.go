@@ -106,19 +106,22 @@ func (j *jobRun) rescinded(e *scheduler.Event) *result {
 	return nil
 }
 
-// updated records a status update of one of the job's tasks. A task that
-// ends before mpiexec has exited fails the job, unless it finished: a proxy
-// exits 0 once its ranks are done, which can be before mpiexec has collected
-// every proxy's status and exited, so the job ends, with mpiexec's status,
-// when mpiexec does (or fails if it has not 10 s after the last task).
-// Once mpiexec has exited, the job ends with the last task.
+// updated records a status update of one of the job's tasks. Once
+// mpiexec has exited, the job ends with the last task. Before that, a task
+// that socker refused, or that was killed, lost or dropped, fails the job at
+// once; one whose command ended (a proxy whose ranks are gone, normally or
+// not) ends it unless mpiexec ends within EarlyEndGrace: a proxy exits once
+// its ranks are done, which can be just before mpiexec has collected every
+// proxy's status and exited, but a rank that dies without MPI_Finalize may
+// leave mpiexec and the other ranks waiting forever.
 func (j *jobRun) updated(e *scheduler.Event) *result {
 	st := e.GetUpdate().GetStatus()
 	id := st.GetTaskID().Value
 	if !j.record(st) {
 		return nil
 	}
-	if st.GetState() == mesos.TASK_RUNNING {
+	state := st.GetState()
+	if state == mesos.TASK_RUNNING {
 		j.progress("task %s running on %s", id, j.hostOf[id])
 	}
 	switch {
@@ -126,13 +129,12 @@ func (j *jobRun) updated(e *scheduler.Event) *result {
 		if j.allEnded() {
 			return &result{j.status, nil}
 		}
-	case st.GetState() == mesos.TASK_FINISHED:
-		if j.allEnded() {
-			j.orphaned = time.After(10 * time.Second)
-		}
-	case terminal(st.GetState()):
+	case !terminal(state):
+	case (state == mesos.TASK_FINISHED || state == mesos.TASK_FAILED) && sockerHint(st.GetMessage()) == "":
+		j.endedEarly(id, st)
+	default:
 		j.killAll()
-		return fail(fmt.Errorf("task %s on %s ended (%s) before the job did: %s%s", id, j.hostOf[id], st.GetState(), st.GetMessage(), sockerHint(st.GetMessage())))
+		return fail(fmt.Errorf("task %s on %s ended (%s) before the job did: %s%s", id, j.hostOf[id], state, st.GetMessage(), sockerHint(st.GetMessage())))
 	}
 	return nil
 }

@@ -111,20 +111,32 @@ func TestHandlers(t *testing.T) {
 		{name: "a task ends before mpiexec: the job fails", event: update("t0", "a0", mesos.TASK_FAILED, uuid1, "Command exited with status 77"),
 			calls: []string{"ACKNOWLEDGE t0", "KILL t1"}, ends: true, code: 1,
 			err: "task t0 on n0 ended (TASK_FAILED) before the job did: Command exited with status 77 (socker refused the container by the site's policy (its audit log on that node has the reason); the task's stderr in its sandbox says why)"},
-		{name: "a task finishes while others run", event: update("t0", "a0", mesos.TASK_FINISHED, uuid1, ""),
-			calls: []string{"ACKNOWLEDGE t0"},
+		{name: "a task finishes while others run: the grace starts", event: update("t0", "a0", mesos.TASK_FINISHED, uuid1, "Command exited with status 0"),
+			calls:  []string{"ACKNOWLEDGE t0"},
+			stderr: "mrun: task t0 on n0 ended (TASK_FINISHED: Command exited with status 0) while mpiexec runs: the job ends in 3s unless mpiexec does\n",
 			check: func(t *testing.T, j *jobRun) {
-				if j.orphaned != nil || j.tasks["t0"].GetState() != mesos.TASK_FINISHED {
-					t.Errorf("orphaned set, or the update not recorded")
+				if j.early == nil || j.early.id != "t0" || j.tasks["t0"].GetState() != mesos.TASK_FINISHED {
+					t.Errorf("no grace started, or the update not recorded")
+				}
+			}},
+		{name: "a proxy fails with its own status: the grace starts", event: update("t0", "a0", mesos.TASK_FAILED, uuid1, "Command exited with status 5"),
+			calls:  []string{"ACKNOWLEDGE t0"},
+			stderr: "mrun: task t0 on n0 ended (TASK_FAILED: Command exited with status 5) while mpiexec runs: the job ends in 3s unless mpiexec does\n",
+			check: func(t *testing.T, j *jobRun) {
+				if j.early == nil {
+					t.Errorf("no grace started")
 				}
 			}},
 		{name: "the last task finishes before mpiexec exits", setup: oneRunning, event: update("t0", "a0", mesos.TASK_FINISHED, uuid1, ""),
-			calls: []string{"ACKNOWLEDGE t0"},
+			calls: []string{"ACKNOWLEDGE t0"}, stderr: "mrun: task t0 on n0 ended (TASK_FINISHED) while mpiexec runs: the job ends in 3s unless mpiexec does\n",
 			check: func(t *testing.T, j *jobRun) {
-				if j.orphaned == nil {
-					t.Errorf("orphaned not set: nothing bounds the wait for mpiexec")
+				if j.early == nil {
+					t.Errorf("no grace started: nothing bounds the wait for mpiexec")
 				}
 			}},
+		{name: "a task killed before mpiexec: the job fails", event: update("t0", "a0", mesos.TASK_KILLED, uuid1, "Command terminated with signal Killed"),
+			calls: []string{"ACKNOWLEDGE t0", "KILL t1"}, ends: true, code: 1,
+			err: "task t0 on n0 ended (TASK_KILLED) before the job did: Command terminated with signal Killed"},
 		{name: "the last task ends after mpiexec: the job ends with its status", setup: func(j *jobRun) { ended(j); oneRunning(j) },
 			event: update("t0", "a0", mesos.TASK_KILLED, uuid1, ""), calls: []string{"ACKNOWLEDGE t0"}, ends: true, code: 3},
 		{name: "a task ends after mpiexec, another runs", setup: ended, event: update("t0", "a0", mesos.TASK_FAILED, uuid1, ""),

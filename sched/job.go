@@ -40,7 +40,7 @@ type jobRun struct {
 	lastShort error            // why the last offers could not hold the job
 	limit     <-chan time.Time // set at launch when the job has a time limit
 	finishing <-chan time.Time // set once mpiexec has exited
-	orphaned  <-chan time.Time // set once every task has finished before mpiexec exited
+	early     *earlyEnd        // the first task that ended while mpiexec ran
 	status    int              // mpiexec's exit status, once it has exited
 }
 
@@ -102,8 +102,8 @@ func (j *jobRun) loop(ctx context.Context, streamErr <-chan error) (int, error) 
 		case <-j.finishing:
 			j.killAll()
 			r = &result{j.status, nil}
-		case <-j.orphaned:
-			r = j.orphanTimedOut()
+		case <-j.early.after():
+			r = j.earlyEndExpired()
 		case e := <-j.events:
 			j.lastEvent = time.Now()
 			r = j.handle(handlers, e)
@@ -175,14 +175,62 @@ func (j *jobRun) mpiexecExited(waitErr error) *result {
 	return nil
 }
 
-// orphanTimedOut fails the job whose tasks all finished 10 s ago while
-// mpiexec still runs.
-func (j *jobRun) orphanTimedOut() *result {
+// EarlyEndGrace is how long a job whose node task ended while mpiexec ran
+// waits for mpiexec to end by itself (hydra reporting the ranks' statuses)
+// before mrun kills it.
+const EarlyEndGrace = 3 * time.Second
+
+// earlyEnd is a task that ended while mpiexec still ran: a proxy whose
+// ranks are gone. Unless mpiexec ends within EarlyEndGrace, the job is
+// killed.
+type earlyEnd struct {
+	id, host string
+	status   mesos.TaskStatus
+	timer    <-chan time.Time
+}
+
+// after is when the grace of e ends (never for none).
+func (e *earlyEnd) after() <-chan time.Time {
+	if e == nil {
+		return nil
+	}
+	return e.timer
+}
+
+// endedEarly starts the grace of the first task that ended while mpiexec
+// ran.
+func (j *jobRun) endedEarly(id string, st mesos.TaskStatus) {
+	if j.early != nil {
+		return
+	}
+	j.early = &earlyEnd{id: id, host: j.hostOf[id], status: st, timer: time.After(EarlyEndGrace)}
+	j.progress("task %s on %s ended (%s) while mpiexec runs: the job ends in %v unless mpiexec does", id, j.hostOf[id], describe(st), EarlyEndGrace)
+}
+
+// earlyEndExpired kills the job whose task ended EarlyEndGrace ago while
+// mpiexec still runs. Its status is the task's exit status if it failed,
+// else 1: mpiexec, which would know the ranks', never reported them.
+func (j *jobRun) earlyEndExpired() *result {
 	if j.finishing != nil {
 		return nil
 	}
 	j.killAll()
-	return fail(errors.New("every task finished but mpiexec did not exit within 10s"))
+	e := j.early
+	code := 1
+	var n int
+	if _, err := fmt.Sscanf(e.status.GetMessage(), "Command exited with status %d", &n); err == nil && n > 0 && n < 256 {
+		code = n
+	}
+	return &result{code, fmt.Errorf("task %s on %s ended (%s) and mpiexec had not ended %v later: killed the job's other tasks and mpiexec",
+		e.id, e.host, describe(e.status), EarlyEndGrace)}
+}
+
+// describe is a task status as mrun prints it: the state and the message.
+func describe(st mesos.TaskStatus) string {
+	if st.GetMessage() == "" {
+		return st.GetState().String()
+	}
+	return st.GetState().String() + ": " + st.GetMessage()
 }
 
 // exitStatus turns mpiexec's wait error into its exit status (128+N when

@@ -397,23 +397,24 @@ func TestRun_ExitStatusIsMpiexecs(t *testing.T) {
 	}
 }
 
-// A task that ends while mpiexec still runs (a node whose socker fails) fails
-// the job at once, naming the task's host: mpiexec and the other task are
-// killed, long before mpiexec would have given up waiting for the proxy.
+// A task that ends while mpiexec still runs (a node whose proxy exits 1)
+// fails the job EarlyEndGrace later, with the task's status and naming its
+// host: mpiexec and the other task are killed, where mpiexec would have
+// waited for the proxy forever.
 func TestRun_TaskFailsBeforeMpiexec(t *testing.T) {
 	cluster := startCluster(t, 0)
 	f := newFakes(t, "fail1", "0")
 	j := newJob(cluster.URL(), f)
 	r := j.await(t, j.start(context.Background()), 10*time.Second)
-	if r.code == 0 || r.err == nil {
-		t.Fatalf("Run = %d, %v; want a failure", r.code, r.err)
+	if r.code != 1 || r.err == nil {
+		t.Fatalf("Run = %d, %v; want 1 and an error", r.code, r.err)
 	}
-	want := regexp.MustCompile(`^task \S+-proxy-1 on 127\.0\.0\.2 ended \(TASK_FAILED\) before the job did: Command exited with status 1$`)
+	want := regexp.MustCompile(`^task \S+-proxy-1 on 127\.0\.0\.2 ended \(TASK_FAILED: Command exited with status 1\) and mpiexec had not ended 3s later: killed the job's other tasks and mpiexec$`)
 	if !want.MatchString(r.err.Error()) {
 		t.Errorf("error %q, want one matching %q", r.err, want)
 	}
-	if r.took > 5*time.Second {
-		t.Errorf("Run took %v to notice the failed task", r.took)
+	if r.took < EarlyEndGrace || r.took > EarlyEndGrace+3*time.Second {
+		t.Errorf("Run took %v to end the job, want about %v", r.took, EarlyEndGrace)
 	}
 	if !f.exists("ran.0") {
 		t.Errorf("proxy 0 never ran: the test did not kill a running task")
@@ -622,6 +623,26 @@ func TestRun_TimeLimit(t *testing.T) {
 	}
 	if r.took < time.Second {
 		t.Errorf("Run returned after %v, before the limit", r.took)
+	}
+	f.mpiexecGone(t)
+	checkReleased(t, cluster, j.frameworkID(t))
+}
+
+// A node's task that ends normally while mpiexec still runs (the proxy of a
+// rank that exited without MPI_Finalize, while mpiexec and the other ranks
+// wait forever) ends the job EarlyEndGrace later with status 1: mpiexec
+// and the other task killed, nothing left.
+func TestRun_TaskFinishesBeforeMpiexec(t *testing.T) {
+	cluster := startCluster(t, 0)
+	f := newFakes(t, "done1", "hang")
+	j := newJob(cluster.URL(), f)
+	r := j.await(t, j.start(context.Background()), 15*time.Second)
+	want := regexp.MustCompile(`^task \S+-proxy-1 on 127\.0\.0\.2 ended \(TASK_FINISHED: Command exited with status 0\) and mpiexec had not ended 3s later: killed the job's other tasks and mpiexec$`)
+	if r.code != 1 || r.err == nil || !want.MatchString(r.err.Error()) {
+		t.Fatalf("Run = %d, %v; want 1 and an error matching %q", r.code, r.err, want)
+	}
+	if r.took < EarlyEndGrace || r.took > EarlyEndGrace+3*time.Second {
+		t.Errorf("Run took %v to end the job, want about %v", r.took, EarlyEndGrace)
 	}
 	f.mpiexecGone(t)
 	checkReleased(t, cluster, j.frameworkID(t))

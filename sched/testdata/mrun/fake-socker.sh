@@ -10,6 +10,9 @@
 #     fail1 proxy 1 waits until proxy 0 has run, then exits 1 without
 #           running (a node that cannot start the container); the others
 #           run and stay up
+#     done1 proxy 1 waits until proxy 0 has run, then exits 0 (a rank
+#           that died without MPI_Finalize: its proxy ends normally); the
+#           others run and stay up
 #     hang  runs and stays up until killed
 #     slowterm  runs and stays up; SIGTERM ends it a second later (socker
 #           stopping and removing its container)
@@ -31,6 +34,10 @@ if [ "$mode" = fail1 ] && [ "$id" = 1 ]; then
 fi
 touch "$D/ran.$id"
 [ "$mode" = ok ] && exit 0
+if [ "$mode" = done1 ] && [ "$id" = 1 ]; then
+	while [ ! -e "$D/ran.0" ]; do sleep 0.01; done
+	exit 0
+fi
 if [ "$mode" = slowterm ]; then
 	trap 'sleep 1; exit 143' TERM
 	sleep 60 &
