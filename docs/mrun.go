@@ -28,6 +28,7 @@ var MrunOptions = []manual.Item{
 	{Term: "-m MB", Text: "Memory per process, in MB (default `256`)."},
 	{Term: "-N NODES", Text: "Run on NODES distinct agents (default `1`)."},
 	{Term: "-n PROCS", Text: "Run PROCS MPI processes (ranks) in all (default `1`)."},
+	{Term: "--end-grace DURATION", Text: "When a node's task ends while mpiexec still runs (a rank that exited without MPI_Finalize leaves mpiexec and the other ranks waiting forever), end the job after this DURATION unless mpiexec ends first: mpiexec and the other tasks are killed and mrun exits with the task's status, or 1. Lengthen it for a program whose ranks keep running after MPI_Finalize once another node's have exited (default `3s`)."},
 	{Term: "--image IMAGE", Text: "The IMAGE the ranks run in; the agents' socker policy must allow it (default `socker/mpich:4`)."},
 	{Term: "--kill-grace DURATION", Text: "When a task is killed, give its socker this DURATION from the agent's SIGTERM to its SIGKILL (the tasks' kill policy; more than 0, at most 1h): the default is socker's default `container.stop_grace_seconds` (10 s) plus time for socker to remove the container and write its exit record (default `15s`)."},
 	{Term: "--master URL", Text: "The Mesos master's URL: `host:port` (a bare host means port 5050) or `http[s]://host:port` (with a path, for a master behind a reverse proxy), `unix:PATH` for a local Mesos' socket, or `local[:N]` for an embedded local Mesos of N agents (default 2) on this machine, which only you can use."},
@@ -47,7 +48,7 @@ var MrunOptions = []manual.Item{
 var mrunExit = []manual.Block{
 	manual.P("mrun exits with the job's status, which is mpiexec's, and otherwise:"),
 	manual.List(
-		manual.Item{Term: "1", Text: "The job could not be placed within `--timeout`, a task failed or ended early, or the local Mesos could not start."},
+		manual.Item{Term: "1", Text: "The job could not be placed within `--timeout`, a task failed or ended while mpiexec still ran (after `--end-grace`), or the local Mesos could not start."},
 		manual.Item{Term: "2", Text: "Usage error: an unknown option, or a value no cluster could run (the line says which); nothing was started."},
 		manual.Item{Term: "124", Text: "The job reached its `--time` limit: every task and mpiexec were killed."},
 		manual.Item{Term: "128+N", Text: "Interrupted by signal N (130 for SIGINT, 143 for SIGTERM): the tasks were killed and the framework torn down."},

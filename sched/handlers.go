@@ -110,7 +110,7 @@ func (j *jobRun) rescinded(e *scheduler.Event) *result {
 // mpiexec has exited, the job ends with the last task. Before that, a task
 // that socker refused, or that was killed, lost or dropped, fails the job at
 // once; one whose command ended (a proxy whose ranks are gone, normally or
-// not) ends it unless mpiexec ends within EarlyEndGrace: a proxy exits once
+// not) ends it unless mpiexec ends within the end grace: a proxy exits once
 // its ranks are done, which can be just before mpiexec has collected every
 // proxy's status and exited, but a rank that dies without MPI_Finalize may
 // leave mpiexec and the other ranks waiting forever.

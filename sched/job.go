@@ -175,13 +175,25 @@ func (j *jobRun) mpiexecExited(waitErr error) *result {
 	return nil
 }
 
-// EarlyEndGrace is how long a job whose node task ended while mpiexec ran
-// waits for mpiexec to end by itself (hydra reporting the ranks' statuses)
-// before mrun kills it.
-const EarlyEndGrace = 3 * time.Second
+// DefaultEndGrace is Options.EndGrace's default: how long a job whose node
+// task ended while mpiexec ran waits for mpiexec to end by itself (hydra
+// reporting the ranks' statuses) before mrun kills it. MPICH 4.0's hydra
+// never ends when a rank of one proxy exits with a status (not a signal)
+// while ranks of other proxies wait for it; a rank that keeps running after
+// MPI_Finalize while another node's have exited looks the same to mrun,
+// hence --end-grace.
+const DefaultEndGrace = 3 * time.Second
+
+// endGrace is the job's Options.EndGrace or its default.
+func (j *jobRun) endGrace() time.Duration {
+	if j.o.EndGrace <= 0 {
+		return DefaultEndGrace
+	}
+	return j.o.EndGrace
+}
 
 // earlyEnd is a task that ended while mpiexec still ran: a proxy whose
-// ranks are gone. Unless mpiexec ends within EarlyEndGrace, the job is
+// ranks are gone. Unless mpiexec ends within the end grace, the job is
 // killed.
 type earlyEnd struct {
 	id, host string
@@ -203,11 +215,11 @@ func (j *jobRun) endedEarly(id string, st mesos.TaskStatus) {
 	if j.early != nil {
 		return
 	}
-	j.early = &earlyEnd{id: id, host: j.hostOf[id], status: st, timer: time.After(EarlyEndGrace)}
-	j.progress("task %s on %s ended (%s) while mpiexec runs: the job ends in %v unless mpiexec does", id, j.hostOf[id], describe(st), EarlyEndGrace)
+	j.early = &earlyEnd{id: id, host: j.hostOf[id], status: st, timer: time.After(j.endGrace())}
+	j.progress("task %s on %s ended (%s) while mpiexec runs: the job ends in %v unless mpiexec does", id, j.hostOf[id], describe(st), j.endGrace())
 }
 
-// earlyEndExpired kills the job whose task ended EarlyEndGrace ago while
+// earlyEndExpired kills the job whose task ended the end grace ago while
 // mpiexec still runs. Its status is the task's exit status if it failed,
 // else 1: mpiexec, which would know the ranks', never reported them.
 func (j *jobRun) earlyEndExpired() *result {
@@ -222,7 +234,7 @@ func (j *jobRun) earlyEndExpired() *result {
 		code = n
 	}
 	return &result{code, fmt.Errorf("task %s on %s ended (%s) and mpiexec had not ended %v later: killed the job's other tasks and mpiexec",
-		e.id, e.host, describe(e.status), EarlyEndGrace)}
+		e.id, e.host, describe(e.status), j.endGrace())}
 }
 
 // describe is a task status as mrun prints it: the state and the message.
@@ -279,16 +291,19 @@ func (j *jobRun) usesAgent(id string) bool {
 	return false
 }
 
-// killAll kills the job's tasks that have not ended, and mpiexec.
+// killAll kills mpiexec, then the job's tasks that have not ended. mpiexec
+// goes first: its proxies kill their ranks and exit as soon as its
+// connections close (hydra_pmi_proxy ignores the SIGTERM a Mesos kill
+// brings, so a kill alone takes the container's stop grace).
 func (j *jobRun) killAll() {
+	if j.mpiexec != nil && j.mpiexec.Process != nil {
+		syscall.Kill(-j.mpiexec.Process.Pid, syscall.SIGKILL)
+	}
 	for id, st := range j.tasks {
 		if st == nil || !terminal(st.GetState()) {
 			j.call(calls.Kill(id, j.agentOf[id].Value))
 			j.killed = true
 		}
-	}
-	if j.mpiexec != nil && j.mpiexec.Process != nil {
-		syscall.Kill(-j.mpiexec.Process.Pid, syscall.SIGKILL)
 	}
 }
 

@@ -398,7 +398,7 @@ func TestRun_ExitStatusIsMpiexecs(t *testing.T) {
 }
 
 // A task that ends while mpiexec still runs (a node whose proxy exits 1)
-// fails the job EarlyEndGrace later, with the task's status and naming its
+// fails the job DefaultEndGrace later, with the task's status and naming its
 // host: mpiexec and the other task are killed, where mpiexec would have
 // waited for the proxy forever.
 func TestRun_TaskFailsBeforeMpiexec(t *testing.T) {
@@ -413,8 +413,8 @@ func TestRun_TaskFailsBeforeMpiexec(t *testing.T) {
 	if !want.MatchString(r.err.Error()) {
 		t.Errorf("error %q, want one matching %q", r.err, want)
 	}
-	if r.took < EarlyEndGrace || r.took > EarlyEndGrace+3*time.Second {
-		t.Errorf("Run took %v to end the job, want about %v", r.took, EarlyEndGrace)
+	if r.took < DefaultEndGrace || r.took > DefaultEndGrace+3*time.Second {
+		t.Errorf("Run took %v to end the job, want about %v", r.took, DefaultEndGrace)
 	}
 	if !f.exists("ran.0") {
 		t.Errorf("proxy 0 never ran: the test did not kill a running task")
@@ -630,7 +630,7 @@ func TestRun_TimeLimit(t *testing.T) {
 
 // A node's task that ends normally while mpiexec still runs (the proxy of a
 // rank that exited without MPI_Finalize, while mpiexec and the other ranks
-// wait forever) ends the job EarlyEndGrace later with status 1: mpiexec
+// wait forever) ends the job DefaultEndGrace later with status 1: mpiexec
 // and the other task killed, nothing left.
 func TestRun_TaskFinishesBeforeMpiexec(t *testing.T) {
 	cluster := startCluster(t, 0)
@@ -641,9 +641,24 @@ func TestRun_TaskFinishesBeforeMpiexec(t *testing.T) {
 	if r.code != 1 || r.err == nil || !want.MatchString(r.err.Error()) {
 		t.Fatalf("Run = %d, %v; want 1 and an error matching %q", r.code, r.err, want)
 	}
-	if r.took < EarlyEndGrace || r.took > EarlyEndGrace+3*time.Second {
-		t.Errorf("Run took %v to end the job, want about %v", r.took, EarlyEndGrace)
+	if r.took < DefaultEndGrace || r.took > DefaultEndGrace+3*time.Second {
+		t.Errorf("Run took %v to end the job, want about %v", r.took, DefaultEndGrace)
 	}
 	f.mpiexecGone(t)
 	checkReleased(t, cluster, j.frameworkID(t))
+}
+
+// Options.EndGrace (--end-grace) sets how long that wait is.
+func TestRun_EndGrace(t *testing.T) {
+	cluster := startCluster(t, 0)
+	f := newFakes(t, "done1", "hang")
+	j := newJob(cluster.URL(), f)
+	j.EndGrace = time.Second
+	r := j.await(t, j.start(context.Background()), 15*time.Second)
+	if r.code != 1 || r.err == nil || !strings.Contains(r.err.Error(), "and mpiexec had not ended 1s later") {
+		t.Fatalf("Run = %d, %v; want 1 and the end grace of 1s", r.code, r.err)
+	}
+	if r.took < time.Second || r.took > DefaultEndGrace {
+		t.Errorf("Run took %v to end the job, want about 1s", r.took)
+	}
 }

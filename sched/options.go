@@ -28,8 +28,8 @@ const (
 // program or one whose name starts with "-" (mpiexec would take it as its
 // own option), a control character (newline, escape, ...; a tab is
 // allowed) or invalid UTF-8 in the program, its arguments or a mount, a
-// program over MaxProgramBytes, a negative --timeout, --offer-hold or
-// --time, a --time over MaxTimeLimit, and a socker or mpiexec path that is
+// program over MaxProgramBytes, a negative --timeout, --offer-hold,
+// --time or --end-grace, a --time over MaxTimeLimit, and a socker or mpiexec path that is
 // not absolute. It is pure: nothing is started or looked up.
 func (o Options) Check() error {
 	if err := o.Job.Validate(); err != nil {
@@ -49,7 +49,7 @@ func (o Options) Check() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"--timeout", o.Timeout}, {"--offer-hold", o.OfferHold}, {"--time", o.TimeLimit}} {
+	}{{"--timeout", o.Timeout}, {"--offer-hold", o.OfferHold}, {"--time", o.TimeLimit}, {"--end-grace", o.EndGrace}} {
 		if d.v < 0 {
 			return fmt.Errorf("%s %v: must not be negative", d.name, d.v)
 		}

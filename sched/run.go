@@ -43,6 +43,10 @@ type Options struct {
 	// --time; 0: none): when it expires the whole gang is killed and Run
 	// returns ExitTimeLimit.
 	TimeLimit time.Duration
+	// EndGrace is how long a job whose node task ended while mpiexec runs
+	// waits for mpiexec to end before it is killed (default
+	// DefaultEndGrace).
+	EndGrace time.Duration
 	// KillGrace is every task's kill_policy.grace_period (default
 	// DefaultKillGrace): when the task is killed, the agent sends socker
 	// SIGTERM and SIGKILLs it only after this long, which socker needs to

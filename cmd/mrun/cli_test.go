@@ -55,7 +55,7 @@ func flagItems(fs *flag.FlagSet) []manual.Item {
 func TestNewFlagSet_Parses(t *testing.T) {
 	var c cli
 	fs := newFlagSet(&c)
-	err := fs.Parse(strings.Fields("-N 2 -n 4 -c 0.5 -m 128 --image img:1 --master local:3 --timeout 5s --offer-hold 2s --kill-grace 20s " +
+	err := fs.Parse(strings.Fields("-N 2 -n 4 -c 0.5 -m 128 --image img:1 --master local:3 --timeout 5s --offer-hold 2s --kill-grace 20s --time 1-0 --end-grace 30s " +
 		"--strategy best-fit --socker /s --mount /a:/a --mount /b:/b:ro --mpiexec /m --principal p --secret-file /f " +
 		"--setup-local u prog arg"))
 	if err != nil {
@@ -66,6 +66,7 @@ func TestNewFlagSet_Parses(t *testing.T) {
 			Job:   placement.Job{Nodes: 2, Procs: 4, CPUsPerProc: 0.5, MemPerProc: 128},
 			Image: "img:1", Master: "local:3", Socker: "/s", Mpiexec: "/m", Principal: "p",
 			Timeout: 5 * time.Second, OfferHold: 2 * time.Second, KillGrace: 20 * time.Second,
+			TimeLimit: 24 * time.Hour, EndGrace: 30 * time.Second,
 		},
 		strategy: "best-fit", secretFile: "/f", setup: "u",
 		mounts: stringList{"/a:/a", "/b:/b:ro"},

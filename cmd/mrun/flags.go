@@ -60,6 +60,7 @@ func newFlagSet(c *cli) *flag.FlagSet {
 	fs.DurationVar(&o.OfferHold, "offer-hold", sched.DefaultOfferHold, usage("offer-hold"))
 	fs.DurationVar(&o.KillGrace, "kill-grace", sched.DefaultKillGrace, usage("kill-grace"))
 	fs.Var(timeLimit{&o.TimeLimit}, "time", usage("time"))
+	fs.DurationVar(&o.EndGrace, "end-grace", sched.DefaultEndGrace, usage("end-grace"))
 	fs.StringVar(&c.strategy, "strategy", "first-fit", usage("strategy"))
 	fs.StringVar(&o.Socker, "socker", "", usage("socker"))
 	fs.Var(&c.mounts, "mount", usage("mount"))

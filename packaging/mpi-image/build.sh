@@ -1,14 +1,21 @@
 #!/bin/sh
 # Builds the local MPI image socker/mpich:4 (`make mpi-image`), with no
-# registry: the two test programs are compiled with the host's mpicc, and a
-# root filesystem is gathered from this host's files —
+# registry: the test programs are compiled with the host's mpicc, and a root
+# filesystem is gathered from this host's files —
 #
-#   /usr/bin: hydra_pmi_proxy and mpiexec.hydra (Debian's MPICH 4), mpi-hello,
-#             mpi-pingpong, and busybox (busybox-static) with its applets, so
+#   /usr/bin: hydra_pmi_proxy and mpiexec.hydra (Debian's MPICH 4), the test
+#             programs mpi-hello, mpi-pingpong, mpi-fail (a rank that exits,
+#             aborts or crashes) and mpi-ring (communication, then
+#             MPI_Finalize), and busybox (busybox-static) with its applets, so
 #             the image has a shell;
 #   /usr/lib: every library those need, as ldd resolves them (the dynamic
 #             loader included), plus what MPICH loads at run time: UCX's
 #             transport modules (dlopened from .../ucx/; see below);
+#   /usr/lib: also ucx-finalize-fix.so (ucx-finalize-fix.c), preloaded by
+#             /etc/ld.so.preload into every process: Debian's MPICH 4.0.2
+#             hangs in MPI_Finalize when ranks talk over TCP (ranks in two
+#             containers or on two hosts), and this replaces the endpoint
+#             close that hangs with one that cannot;
 #   /etc:     passwd/group with root only (the container runs as the caller's
 #             uid, which needs no entry: MPICH, UCX and hydra run without
 #             one), nsswitch.conf (host names from files first: a name in
@@ -44,6 +51,7 @@ FORCE=${FORCE:-0}
 UCX_MODULES=${UCX_MODULES:-cma}
 NET_DEVICES=${MPI_IMAGE_NET_DEVICES:-lo}
 here=$(cd "$(dirname "$0")" && pwd)
+PROGRAMS="mpi-hello mpi-pingpong mpi-fail mpi-ring"
 
 say() { echo "mpi-image: $*"; }
 die() {
@@ -82,7 +90,7 @@ for d in bin lib lib64; do ln -s "usr/$d" "$root/$d"; done
 ln -s usr/bin "$root/sbin"
 
 # The programs, compiled as a user would: mpicc links the host's libmpich.
-for prog in mpi-hello mpi-pingpong; do
+for prog in $PROGRAMS; do
 	mpicc -O2 -Wall -Werror -o "$root/usr/bin/$prog" "$here/$prog.c"
 done
 cp "$proxy" "$root/usr/bin/hydra_pmi_proxy"
@@ -108,6 +116,13 @@ if [ -d "$ucxdir" ]; then
 	done
 fi
 
+# The MPI_Finalize fix, next to libmpich, preloaded into every process.
+mpichlib=$(ldd "$root/usr/bin/mpi-hello" | awk '$1 ~ /^libmpich\.so/ {print $3}')
+[ -n "$mpichlib" ] || die "mpi-hello does not link libmpich"
+fixlib=$(dirname "$(readlink -f "$mpichlib")")/ucx-finalize-fix.so
+mkdir -p "$work/fix"
+gcc -shared -fPIC -O2 -Wall -Werror -o "$work/fix/ucx-finalize-fix.so" "$here/ucx-finalize-fix.c"
+
 # dest maps a host path to its place in the merged-/usr root filesystem.
 dest() {
 	case $1 in
@@ -118,7 +133,7 @@ dest() {
 
 # Every shared object the binaries and modules need, transitively (ldd
 # resolves the whole tree), copied under the name they are asked for.
-objects="$root/usr/bin/mpi-hello $root/usr/bin/mpi-pingpong $root/usr/bin/hydra_pmi_proxy $root/usr/bin/mpiexec.hydra $modules"
+objects="$(for prog in $PROGRAMS; do printf '%s ' "$root/usr/bin/$prog"; done)$root/usr/bin/hydra_pmi_proxy $root/usr/bin/mpiexec.hydra $modules"
 for obj in $objects; do
 	ldd "$obj" | awk '
 		$2 == "=>" && $3 ~ /^\// { print $3; next }
@@ -138,6 +153,8 @@ for m in $modules; do
 	mkdir -p "$(dirname "$to")"
 	cp -L "$m" "$to"
 done
+cp "$work/fix/ucx-finalize-fix.so" "$(dest "$fixlib")"
+echo "$fixlib" >"$root/etc/ld.so.preload"
 
 # /etc: root only in passwd/group (socker runs the container as the caller's
 # uid and gids whatever these say).
@@ -156,7 +173,7 @@ tar -C "$root" --numeric-owner --owner=0 --group=0 -c . | docker import \
 	--change 'WORKDIR /tmp' \
 	--change 'CMD ["/bin/sh"]' \
 	--change "LABEL socker.recipe=$recipe" \
-	--message "socker MPI test image: MPICH $(dpkg-query -W -f='${Version}' mpich 2>/dev/null || echo '?') from the host, mpi-hello, mpi-pingpong" \
+	--message "socker MPI test image: MPICH $(dpkg-query -W -f='${Version}' mpich 2>/dev/null || echo '?') from the host, $PROGRAMS" \
 	- "$IMAGE" >/dev/null
 
 # A trial run: the loader finds every library and MPI starts (a singleton:
