@@ -1,6 +1,6 @@
 #!/bin/sh
 # Prepares a Debian 12 machine for socker, as root: installs what is missing
-# (Debian's docker.io, busybox-static, MPICH, jq, rpm to inspect packages,
+# (Debian's docker.io, busybox-static, MPICH, python3 for the MPI image, jq, rpm to inspect packages,
 # the shellcheck that make check runs, ...), starts dockerd with the cgroupfs
 # driver if it is not running, builds the local test image and the MPI image
 # (socker/mpich:4), and creates the demo user. Idempotent: run it as often as
@@ -13,7 +13,7 @@ say() { echo "setup: $*"; }
 
 # The packages missing, as the positional parameters.
 set --
-for pkg in docker.io busybox-static make git util-linux passwd procps ca-certificates mpich libmpich-dev jq rpm logrotate shellcheck; do
+for pkg in docker.io busybox-static make git util-linux passwd procps ca-certificates mpich libmpich-dev jq rpm logrotate shellcheck python3; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || set -- "$@" "$pkg"
 done
 if [ $# -gt 0 ]; then

@@ -6,8 +6,10 @@
 #   /usr/bin: hydra_pmi_proxy and mpiexec.hydra (Debian's MPICH 4), the test
 #             programs mpi-hello, mpi-pingpong, mpi-fail (a rank that exits,
 #             aborts or crashes) and mpi-ring (communication, then
-#             MPI_Finalize), and busybox (busybox-static) with its applets, so
-#             the image has a shell;
+#             MPI_Finalize), mpi-hello.py (a Python MPI hello through ctypes,
+#             as mpi4py's helloworld) with the host's python3 and the part
+#             of its standard library that ctypes needs, and busybox
+#             (busybox-static) with its applets, so the image has a shell;
 #   /usr/lib: every library those need, as ldd resolves them (the dynamic
 #             loader included), plus what MPICH loads at run time: UCX's
 #             transport modules (dlopened from .../ucx/; see below);
@@ -62,7 +64,7 @@ die() {
 size() { docker image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.1f MB", $1 / 1e6}'; }
 
 # The recipe's hash, a label of the image: a changed recipe rebuilds it.
-recipe=$(cat "$0" "$here"/*.c | sha256sum | cut -c1-16)
+recipe=$(cat "$0" "$here"/*.c "$here"/*.py | sha256sum | cut -c1-16)
 old=$(docker image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 if [ -n "$old" ] && [ "$FORCE" != 1 ] &&
 	[ "$(docker image inspect --format '{{index .Config.Labels "socker.recipe"}}' "$IMAGE")" = "$recipe" ]; then
@@ -97,6 +99,24 @@ cp "$proxy" "$root/usr/bin/hydra_pmi_proxy"
 cp "$mpiexec" "$root/usr/bin/mpiexec.hydra"
 ln -s mpiexec.hydra "$root/usr/bin/mpiexec"
 cp "$BUSYBOX" "$root/usr/bin/busybox"
+
+# Python (Debian's): the interpreter, and the modules `python3 -S -c 'import ctypes'`
+# loads (with every encoding), for mpi-hello.py.
+[ -x /usr/bin/python3 ] || die "/usr/bin/python3 missing (apt-get install python3; scripts/setup.sh installs it)"
+python=$(readlink -f /usr/bin/python3)
+pyver=$(basename "$python")
+pylib=/usr/lib/$pyver
+[ -f "$pylib/ctypes/__init__.py" ] || die "$pylib has no ctypes (apt-get install python3)"
+cp "$python" "$root/usr/bin/$pyver"
+ln -s "$pyver" "$root/usr/bin/python3"
+pymods=$("$python" -S -c 'import sys, ctypes; print("\n".join(sorted({m.__file__ for m in list(sys.modules.values()) if getattr(m, "__file__", None)})))')
+for f in $pymods; do
+	mkdir -p "$root$(dirname "$f")"
+	cp "$f" "$root$f"
+done
+cp -r "$pylib/encodings" "$root$pylib/"
+rm -rf "$root$pylib/encodings/__pycache__"
+install -m 0755 "$here/mpi-hello.py" "$root/usr/bin/mpi-hello.py"
 for applet in $("$BUSYBOX" --list); do
 	[ -e "$root/usr/bin/$applet" ] || ln -s busybox "$root/usr/bin/$applet"
 done
@@ -133,7 +153,7 @@ dest() {
 
 # Every shared object the binaries and modules need, transitively (ldd
 # resolves the whole tree), copied under the name they are asked for.
-objects="$(for prog in $PROGRAMS; do printf '%s ' "$root/usr/bin/$prog"; done)$root/usr/bin/hydra_pmi_proxy $root/usr/bin/mpiexec.hydra $modules"
+objects="$(for prog in $PROGRAMS; do printf '%s ' "$root/usr/bin/$prog"; done)$root/usr/bin/hydra_pmi_proxy $root/usr/bin/mpiexec.hydra $root/usr/bin/$pyver $(ls "$root$pylib"/lib-dynload/*.so) $modules"
 for obj in $objects; do
 	ldd "$obj" | awk '
 		$2 == "=>" && $3 ~ /^\// { print $3; next }
@@ -179,8 +199,8 @@ tar -C "$root" --numeric-owner --owner=0 --group=0 -c . | docker import \
 # A trial run: the loader finds every library and MPI starts (a singleton:
 # no process manager) as a uid the image's /etc/passwd does not know, with
 # no network but loopback.
-if ! out=$(docker run --rm --network none --user 65534:65534 "$IMAGE" mpi-hello 2>&1) ||
-	[ "${out#rank 0 of 1 on }" = "$out" ]; then
+if ! out=$(docker run --rm --network none --user 65534:65534 "$IMAGE" sh -c 'mpi-hello && mpi-hello.py' 2>&1) ||
+	[ "${out#rank 0 of 1 on }" = "$out" ] || [ "${out%Hello, World! I am process 0 of 1 on *.}" = "$out" ]; then
 	docker image rm "$IMAGE" >/dev/null 2>&1 || true
 	die "trial run of mpi-hello in $IMAGE failed, image removed: $out"
 fi

@@ -46,14 +46,15 @@ const (
 // socketName is the master's socket in its directory.
 const socketName = "master.sock"
 
-// listen makes dir (0700, or 0755 when shared; it must not exist yet) and
-// listens on dir/master.sock (0600, or 0666 when shared).
-func listen(dir string, shared bool) (*net.UnixListener, error) {
+// listen listens on parent/master-*/master.sock, in a new directory of
+// mode 0700 (0755 when shared), the socket 0600 (0666 when shared).
+func listen(parent string, shared bool) (*net.UnixListener, error) {
 	dirMode, sockMode := os.FileMode(0o700), os.FileMode(0o600)
 	if shared {
 		dirMode, sockMode = 0o755, 0o666
 	}
-	if err := os.Mkdir(dir, 0o700); err != nil {
+	dir, err := os.MkdirTemp(parent, "master-") // 0700
+	if err != nil {
 		return nil, fmt.Errorf("making the master's socket directory: %w", err)
 	}
 	path := filepath.Join(dir, socketName)

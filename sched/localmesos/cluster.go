@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"syscall"
@@ -174,14 +175,7 @@ func Start(cfg Config) (*Cluster, error) {
 		c.removeTmp()
 		return nil, err
 	}
-	dir, err := os.MkdirTemp(c.cfg.WorkDir, "master-")
-	if err == nil {
-		err = os.Remove(dir) // listen makes it, with its mode, and fails if it is there
-	}
-	var ln *net.UnixListener
-	if err == nil {
-		ln, err = listen(dir, cfg.Shared)
-	}
+	ln, err := listen(c.cfg.WorkDir, cfg.Shared)
 	if err != nil {
 		c.removeTmp()
 		return nil, err
@@ -238,6 +232,7 @@ func (c *Cluster) Close() error {
 	}
 	c.tasks.Wait()
 	c.conns.Wait()
+	os.Remove(filepath.Dir(c.socket)) // the socket went with the listener
 	return c.removeTmp()
 }
 

@@ -1,8 +1,8 @@
 // Package localmesos is an embedded local Mesos: a master and N agents in
-// one process, on one machine, speaking the Mesos v1 scheduler HTTP API on
-// 127.0.0.1. It is what `mesos-local` is to Mesos and `local[N]` to Spark:
-// the engine of `mrun --master local[:N]` and the stand-in for a Mesos
-// cluster in tests. On a real cluster, schedulers talk to a real master.
+// one process, on one machine, speaking the Mesos v1 scheduler HTTP API on a
+// unix socket (access.go: who may connect, and the limits). It is what
+// `mesos-local` is to Mesos and `local[N]` to Spark: the engine of `mrun
+// --master local[:N]` and the stand-in for a Mesos cluster in tests. On a real cluster, schedulers talk to a real master.
 //
 // What it reproduces, checked against byte-exact captures of a Mesos 1.12
 // master and agent (testdata/, see its README):
@@ -38,8 +38,10 @@
 // would), and on cgroup v2 it makes mesos/<id>/leaf although Mesos 1.12 has
 // no v2 isolator.
 //
-// What it is not: a production master. There is no authentication or
-// authorization, no persistence or recovery (a restart forgets everything),
+// What it is not: a production master. Its only authentication is the
+// kernel's peer credentials on its socket, its only authorization that a
+// framework and its tasks are the connecting uid's (access.go); there is no
+// persistence or recovery (a restart forgets everything),
 // no master failover or agent failure, no roles, quota, reservations,
 // volumes, custom executors, task groups, container images or fetcher
 // URIs, and no operator API or web UI. Tasks run as other users only when
