@@ -55,6 +55,15 @@ type attempt struct {
 type attackReport struct {
 	TCPListeners []string // the victim's, from /proc/net/tcp and tcp6
 	Attempts     []attempt
+	Flood        flood // shared mode
+}
+
+// flood is what a flood of the shared master got: the first status line
+// (or error) of the connection past 16 held ones, of a request announcing a
+// 64 MiB body, and how long a request that never ends kept its connection.
+type flood struct {
+	OverCap, BigBody string
+	SlowClosed       time.Duration
 }
 
 // runAttacker runs the attack of spec (a JSON file) and prints the report.
@@ -96,9 +105,70 @@ func runAttacker(specFile string) int {
 		a := attempt{Endpoint: spec.Socket, Subscribe: "KILL on the victim's stream"}
 		a.KillStatus, a.Error = post(dial, fmt.Sprintf(`{"framework_id":{"value":%q},"type":"KILL","kill":{"task_id":{"value":"x"}}}`, spec.FwID), spec.StreamID)
 		rep.Attempts = append(rep.Attempts, a)
+		rep.Flood = floodMaster(dial)
 	}
 	json.NewEncoder(os.Stdout).Encode(rep)
 	return 0
+}
+
+// floodMaster holds 16 silent connections (SECURITY.md: 16 per uid) and
+// opens one more, sends a request that announces a 64 MiB body and writes
+// 2 MiB of it, and sends a request header a line every second, never
+// ending it.
+func floodMaster(dial func() (net.Conn, error)) flood {
+	var f flood
+	firstLine := func(c net.Conn) string {
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil && line == "" {
+			return err.Error()
+		}
+		return strings.TrimSpace(line)
+	}
+	var held []net.Conn
+	for range 16 {
+		if c, err := dial(); err == nil {
+			held = append(held, c)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	if c, err := dial(); err != nil {
+		f.OverCap = err.Error()
+	} else {
+		f.OverCap = firstLine(c)
+		c.Close()
+	}
+	for _, c := range held {
+		c.Close()
+	}
+	time.Sleep(200 * time.Millisecond)
+	if c, err := dial(); err == nil {
+		fmt.Fprintf(c, "POST /api/v1/scheduler HTTP/1.1\r\nHost: m\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", 64<<20)
+		go c.Write(make([]byte, 2<<20))
+		f.BigBody = firstLine(c)
+		c.Close()
+	}
+	if c, err := dial(); err == nil {
+		start := time.Now()
+		stop := make(chan struct{})
+		go func() {
+			io.WriteString(c, "POST /api/v1/scheduler HTTP/1.1\r\n")
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Second):
+					fmt.Fprintf(c, "X-Slow-%d: 1\r\n", i)
+				}
+			}
+		}()
+		c.SetReadDeadline(time.Now().Add(60 * time.Second))
+		io.Copy(io.Discard, c)
+		f.SlowClosed = time.Since(start)
+		close(stop)
+		c.Close()
+	}
+	return f
 }
 
 func lookupName(uid int) (string, error) {
@@ -333,17 +403,8 @@ func pwnedDir(t *testing.T) string {
 // TCP, her master's socket is in a 0700 directory (mallory's connect is
 // refused), and no file appears.
 func TestLocalMesos_AnotherUserCannotUseTheOwnersMaster(t *testing.T) {
-	withConfig(t, mpiConfig(t)+"\n[cgroups]\nallow_delegated = true\n")
-	mrun := buildMrun(t)
-	if out, err := exec.Command(mrun, "--setup-local", alice.Name).CombinedOutput(); err != nil {
-		t.Fatalf("mrun --setup-local %s: %v\n%s", alice.Name, err, out)
-	}
-	t.Cleanup(func() { localmesos.Undelegate(int(alice.UID)) })
-	cmd := exec.Command(mrun, "-N", "1", "-n", "1", "-c", "0.5", "-m", "64", "--image", mpiImage, "--master", "local:1",
-		"--socker", socker, "--timeout", "30s", "sleep", "60")
-	cmd.Dir = "/"
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/tmp", "LC_ALL=C"}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: alice.UID, Gid: alice.GID, Groups: alice.Groups}}
+	mrunAs, nothingLeft := localJobs(t)
+	cmd := mrunAs("-N", "1", "-n", "1", "-c", "0.5", "-m", "64", "sleep", "60")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -411,9 +472,7 @@ func TestLocalMesos_AnotherUserCannotUseTheOwnersMaster(t *testing.T) {
 		t.Errorf("mrun SIGTERMed: exit 0")
 	}
 	t.Logf("alice's mrun:\n%s", log.String())
-	if ids := aliceContainers(t); len(ids) != 0 {
-		t.Errorf("containers left: %v", ids)
-	}
+	nothingLeft("alice's job")
 }
 
 // tcpOwner is the command name of the process holding the listening TCP
@@ -445,7 +504,9 @@ func tcpOwner(t *testing.T, hostPort string) string {
 // A local Mesos run by root for several users (Config.Shared): mallory can
 // connect, but a framework is only her own. Subscribing as alice, failing
 // over alice's framework, launching a task as alice from her own framework
-// and calling on alice's stream are all refused, and no task runs as alice.
+// and calling on alice's stream are all refused, and no task runs as alice;
+// her connections beyond 16, a 64 MiB body and a request that never ends
+// are refused or cut off (the limits of SECURITY.md).
 func TestLocalMesos_SharedMasterFrameworksAreTheirUsers(t *testing.T) {
 	c, err := localmesos.Start(localmesos.Config{Agents: 1, CPUs: 1, Mem: 512, Shared: true, AllocationInterval: 100 * time.Millisecond})
 	if err != nil {
@@ -513,6 +574,19 @@ func TestLocalMesos_SharedMasterFrameworksAreTheirUsers(t *testing.T) {
 	}
 	if a := rep.Attempts[3]; a.KillStatus != http.StatusForbidden {
 		t.Errorf("a call on alice's stream: %+v, want 403", a)
+	}
+	// The limits hold against a flood by another user (on 4acc900 every
+	// connection and a 64 MiB body were taken, and a slow request was
+	// never closed).
+	f := rep.Flood
+	if f.OverCap != "HTTP/1.1 503 Service Unavailable" {
+		t.Errorf("a 17th connection of mallory's: %q, want 503", f.OverCap)
+	}
+	if f.BigBody != "HTTP/1.1 413 Request Entity Too Large" {
+		t.Errorf("a 64 MiB body: %q, want 413", f.BigBody)
+	}
+	if f.SlowClosed < 9*time.Second || f.SlowClosed > 20*time.Second {
+		t.Errorf("a request that never ends kept its connection %v, want about 10 s", f.SlowClosed)
 	}
 	if _, err := os.Stat(pwned); err == nil {
 		out, _ := os.ReadFile(pwned)

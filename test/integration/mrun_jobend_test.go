@@ -47,6 +47,13 @@ func localJobs(t *testing.T) (mrunAs func(args ...string) *exec.Cmd, nothingLeft
 		if out, err := exec.Command("pgrep", "-u", alice.Name, "-a").Output(); err == nil {
 			t.Errorf("%s: processes of %s left:\n%s", after, alice.Name, out)
 		}
+		sandboxes, _ := filepath.Glob(filepath.Join(os.TempDir(), "localmesos-*"))
+		for _, d := range sandboxes {
+			var st syscall.Stat_t
+			if syscall.Stat(d, &st) == nil && st.Uid == alice.UID {
+				t.Errorf("%s: work directory left: %s", after, d)
+			}
+		}
 	}
 	return mrunAs, nothingLeft
 }

@@ -173,43 +173,10 @@ func TestMrun_HelloOnLocalMesos(t *testing.T) {
 // socker refuses those cgroups, and without the delegation mrun says what
 // to do before starting anything.
 func TestMrun_LocalAsTheUser(t *testing.T) {
-	withConfig(t, mpiConfig(t)+"\n[cgroups]\nallow_delegated = true\n")
-	mrun := buildMrun(t)
-	if out, err := exec.Command(mrun, "--setup-local", alice.Name).CombinedOutput(); err != nil {
-		t.Fatalf("mrun --setup-local %s: %v\n%s", alice.Name, err, out)
-	}
-	t.Cleanup(func() { localmesos.Undelegate(int(alice.UID)) })
+	mrunAs, nothingLeft := localJobs(t)
 	tasks := localmesos.DelegatedParent(int(alice.UID)) + "/mesos/"
 	mrunCmd := func(program ...string) *exec.Cmd {
-		args := append([]string{"--reuid=" + alice.Name, "--regid=" + alice.Name, "--init-groups", "--", mrun,
-			"-N", "2", "-n", "4", "-c", "1", "--image", mpiImage, "--master", "local:2",
-			"--socker", socker, "--timeout", "30s"}, program...)
-		cmd := exec.Command("setpriv", args...)
-		cmd.Dir = "/"
-		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/tmp", "LC_ALL=C"}
-		return cmd
-	}
-	nothingLeft := func(t *testing.T, after string) {
-		t.Helper()
-		if ids := aliceContainers(t); len(ids) != 0 {
-			t.Errorf("%s: containers left: %v", after, ids)
-		}
-		hs, _ := filepath.Glob("/sys/fs/cgroup/*/" + tasks + "*")
-		for _, h := range hs {
-			if fi, err := os.Stat(h); err == nil && fi.IsDir() {
-				t.Errorf("%s: task cgroup left: %s", after, h)
-			}
-		}
-		if out, err := exec.Command("pgrep", "-u", alice.Name, "-a").Output(); err == nil {
-			t.Errorf("%s: processes of %s left:\n%s", after, alice.Name, out)
-		}
-		sandboxes, _ := filepath.Glob(filepath.Join(os.TempDir(), "localmesos-*"))
-		for _, d := range sandboxes {
-			var st syscall.Stat_t
-			if syscall.Stat(d, &st) == nil && st.Uid == alice.UID {
-				t.Errorf("%s: work directory left: %s", after, d)
-			}
-		}
+		return mrunAs(append([]string{"-N", "2", "-n", "4", "-c", "1"}, program...)...)
 	}
 
 	start := time.Now()
@@ -250,12 +217,12 @@ func TestMrun_LocalAsTheUser(t *testing.T) {
 			t.Errorf("task %s ran %d ranks, want 2", cid, n)
 		}
 	}
-	nothingLeft(t, "the job")
+	nothingLeft("the job")
 
 	if r := run(t, mrunCmd("false"), ""); r.code == 0 {
 		t.Errorf("a failing program: mrun exit 0, want non-zero; stderr %q", r.stderr)
 	}
-	nothingLeft(t, "the failed job")
+	nothingLeft("the failed job")
 
 	withConfig(t, mpiConfig(t)) // a cluster node's: cgroups.allow_delegated off
 	before := len(auditLines(t))
@@ -274,7 +241,7 @@ func TestMrun_LocalAsTheUser(t *testing.T) {
 	if denied == 0 {
 		t.Error("no cgroup-delegated denial audited")
 	}
-	nothingLeft(t, "the refused job")
+	nothingLeft("the refused job")
 
 	if err := localmesos.Undelegate(int(alice.UID)); err != nil {
 		t.Fatal(err)
