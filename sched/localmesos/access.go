@@ -22,10 +22,12 @@ import (
 //   - run by a user (mrun --master local), the socket is in a 0700
 //     directory of that user's and only that uid may connect;
 //   - run by root for several users (Config.Shared), any local user may
-//     connect, and a framework is the connecting user's: its
-//     framework_info.user must be that user (root may name anyone), only
-//     that uid may make calls for it or fail it over, and its tasks run
-//     only as its user (CommandInfo.user, if set, must be the same).
+//     connect, and a framework is the connecting uid's: its
+//     framework_info.user must resolve to that uid (root may name anyone;
+//     a name no user has subscribes, as on a real master, and its tasks
+//     fail), only that uid may make calls for it or fail it over, a task's
+//     CommandInfo.user must resolve to it, and the launcher runs a task
+//     only as that uid (LaunchSpec.SubscriberUID).
 //
 // Limits, so that one client cannot exhaust the master: at most
 // maxConns connections, maxConnsPerUID of one uid; a request's header

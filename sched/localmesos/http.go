@@ -140,7 +140,7 @@ func readRequest(conn net.Conn, br *bufio.Reader, budget *limitedReader) (req *h
 	if strings.EqualFold(req.Header.Get("Expect"), "100-continue") {
 		conn.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n")) // curl waits a second for it
 	}
-	budget.n += maxBody + 1
+	budget.n += maxBody + maxHeader // the body, and a chunked body's framing
 	body, err = io.ReadAll(io.LimitReader(req.Body, maxBody+1))
 	switch {
 	case err != nil:
