@@ -22,7 +22,9 @@
  * every rank has called it, so nothing a peer still needs is in flight.
  *
  * It links and calls nothing, so processes that do not use UCX are not
- * changed by it.
+ * changed by it; another program of the image that calls ucp_disconnect_nb
+ * itself would get the same no-op (its endpoints then close when its worker
+ * is destroyed). An image with an MPICH that has the fix needs none of it.
  * Part of the socker/mpich:4 image (packaging/mpi-image/build.sh). */
 #include <stddef.h>
 #include <ucp/api/ucp.h>
