@@ -229,8 +229,7 @@ func (j *jobRun) earlyEndExpired() *result {
 	j.killAll()
 	e := j.early
 	code := 1
-	var n int
-	if _, err := fmt.Sscanf(e.status.GetMessage(), "Command exited with status %d", &n); err == nil && n > 0 && n < 256 {
+	if n, ok := commandStatus(e.status.GetMessage()); ok && n > 0 && n < 256 {
 		code = n
 	}
 	return &result{code, fmt.Errorf("task %s on %s ended (%s) and mpiexec had not ended %v later: killed the job's other tasks and mpiexec",
@@ -399,8 +398,8 @@ func (j *jobRun) waitOutput() {
 // own (see socker(8)): the task's stderr, in its sandbox on the agent, has
 // socker's one-line reason.
 func sockerHint(message string) string {
-	var code int
-	if _, err := fmt.Sscanf(message, "Command exited with status %d", &code); err != nil {
+	code, ok := commandStatus(message)
+	if !ok {
 		return ""
 	}
 	what := exitcode.Meaning(code)
@@ -408,4 +407,12 @@ func sockerHint(message string) string {
 		return ""
 	}
 	return " (" + what + "; the task's stderr in its sandbox says why)"
+}
+
+// commandStatus is the exit status in a command executor's message
+// ("Command exited with status N").
+func commandStatus(message string) (int, bool) {
+	var code int
+	_, err := fmt.Sscanf(message, "Command exited with status %d", &code)
+	return code, err == nil
 }

@@ -184,15 +184,20 @@ func lookupName(uid int) (string, error) {
 	return "", fmt.Errorf("uid %d not in /etc/passwd", uid)
 }
 
-// tcpListeners are the listening TCP sockets of uid, as everyone can read
-// them in /proc/net/tcp and tcp6, as host:port.
-func tcpListeners(uid uint32) []string {
-	var out []string
+// tcpSocket is a listening TCP socket as /proc/net/tcp and tcp6 show it
+// to everyone: its address as host:port, its owner and its inode.
+type tcpSocket struct {
+	hostPort   string
+	uid, inode string
+}
+
+func listeningTCP() []tcpSocket {
+	var out []tcpSocket
 	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		data, _ := os.ReadFile(f)
 		for _, l := range strings.Split(string(data), "\n")[1:] {
 			fs := strings.Fields(l)
-			if len(fs) < 8 || fs[3] != "0A" || fs[7] != strconv.Itoa(int(uid)) {
+			if len(fs) < 10 || fs[3] != "0A" {
 				continue
 			}
 			addr, port, _ := strings.Cut(fs[1], ":")
@@ -201,7 +206,18 @@ func tcpListeners(uid uint32) []string {
 			if len(addr) == 32 {
 				host = "::1"
 			}
-			out = append(out, net.JoinHostPort(host, strconv.Itoa(int(p))))
+			out = append(out, tcpSocket{net.JoinHostPort(host, strconv.Itoa(int(p))), fs[7], fs[9]})
+		}
+	}
+	return out
+}
+
+// tcpListeners are the listening TCP sockets of uid, as host:port.
+func tcpListeners(uid uint32) []string {
+	var out []string
+	for _, s := range listeningTCP() {
+		if s.uid == strconv.Itoa(int(uid)) {
+			out = append(out, s.hostPort)
 		}
 	}
 	return out
@@ -479,16 +495,10 @@ func TestLocalMesos_AnotherUserCannotUseTheOwnersMaster(t *testing.T) {
 // socket host:port (root reads every process's fds).
 func tcpOwner(t *testing.T, hostPort string) string {
 	t.Helper()
-	_, port, _ := net.SplitHostPort(hostPort)
-	p, _ := strconv.Atoi(port)
 	inode := ""
-	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		data, _ := os.ReadFile(f)
-		for _, l := range strings.Split(string(data), "\n")[1:] {
-			fs := strings.Fields(l)
-			if len(fs) >= 10 && fs[3] == "0A" && strings.HasSuffix(fs[1], fmt.Sprintf(":%04X", p)) {
-				inode = fs[9]
-			}
+	for _, s := range listeningTCP() {
+		if s.hostPort == hostPort {
+			inode = s.inode
 		}
 	}
 	fds, _ := filepath.Glob("/proc/[0-9]*/fd/*")
