@@ -34,7 +34,10 @@ type Record struct {
 	Groups           []uint32     `json:"groups"`
 	User             string       `json:"user"`
 	Host             string       `json:"host"`
-	PID              int          `json:"pid"`
+	PID              int          `json:"pid"`                     // socker's, in its own pid namespace
+	HostPID          int          `json:"host_pid,omitempty"`      // socker's, as Docker's side of the node numbers it
+	Launch           string       `json:"launch,omitempty"`        // the run's launch id: its staging directory, its container's socker.launch label
+	DockerMountNS    string       `json:"docker_mnt_ns,omitempty"` // the mount namespace in which Docker resolves the staged paths (Bound)
 	Image            string       `json:"image,omitempty"`
 	ImageID          string       `json:"image_id,omitempty"`
 	Command          []string     `json:"command,omitempty"`

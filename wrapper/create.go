@@ -130,18 +130,19 @@ func (d *drainOnError) Write(p []byte) (int, error) {
 // the task cgroup (verifyPlacement); if it did not, or that cannot be
 // checked, it kills it. It returns the container's init pid (0 if unknown)
 // and whether the placement was verified.
-func startContainer(ctx context.Context, cli dockerAPI, id string, task cgroup.Task) (int, bool, error) {
+func startContainer(ctx context.Context, cli dockerAPI, id string, task cgroup.Task, procs procOpener) (initProc, bool, error) {
+	none := initProc{fd: -1}
 	if err := cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
-		return 0, false, failed(exitcode.Unavailable, "docker-start", fmt.Errorf("starting container: %w", err))
+		return none, false, failed(exitcode.Unavailable, "docker-start", fmt.Errorf("starting container: %w", err))
 	}
-	initPID, verified, err := verifyPlacement(ctx, cli, id, task)
+	init, verified, err := verifyPlacement(ctx, cli, id, task, procs)
 	if err == nil {
-		return initPID, verified, nil
+		return init, verified, nil
 	}
 	cli.ContainerKill(context.Background(), id, "KILL")
 	var escaped *escapeError
 	if errors.As(err, &escaped) {
-		return 0, false, failed(exitcode.Unavailable, "cgroup-escape", fmt.Errorf("container is not inside the Mesos task cgroup, killed it: %w", err))
+		return none, false, failed(exitcode.Unavailable, "cgroup-escape", fmt.Errorf("container is not inside the Mesos task cgroup, killed it: %w", err))
 	}
-	return 0, false, failed(exitcode.Unavailable, "cgroup-unverifiable", fmt.Errorf("could not check that the container is inside the Mesos task cgroup, killed it: %w", err))
+	return none, false, failed(exitcode.Unavailable, "cgroup-unverifiable", fmt.Errorf("could not check that the container is inside the Mesos task cgroup, killed it: %w", err))
 }

@@ -103,6 +103,30 @@ func connectAsRoot(n int) (*client.Client, func(), error) {
 	return cli, func() { cli.Close(); pool.close() }, nil
 }
 
+// connectWithSide is connectAsRoot, plus Docker's side of the node
+// (dockerside.go), entered from the first connection's peer: the daemon
+// that will serve the requests. Call it as root.
+func connectWithSide(n int) (*client.Client, *dockerSide, func(), error) {
+	pool, err := dialPool(n)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	c := <-pool.conns
+	pool.conns <- c
+	side, err := enterDockerSide(c)
+	if err != nil {
+		pool.close()
+		return nil, nil, nil, err
+	}
+	cli, err := newClient(pool)
+	if err != nil {
+		side.close()
+		pool.close()
+		return nil, nil, nil, fmt.Errorf("creating Docker client: %w", err)
+	}
+	return cli, side, func() { cli.Close(); pool.close(); side.close() }, nil
+}
+
 // newClient returns a Docker API client that uses only the pool's
 // connections, negotiates the API version with the daemon, and ignores every
 // proxy setting. Creating it opens no connection.

@@ -111,7 +111,7 @@ func TestSupervise(t *testing.T) {
 	start := func(grace time.Duration) *run {
 		r := &run{f: &fakeDocker{}, waitC: make(chan container.WaitResponse, 1), errC: make(chan error, 1), sigs: make(chan os.Signal, 2), done: make(chan struct{})}
 		go func() {
-			r.code, r.err = supervise(r.f, "c1", 0, grace, r.waitC, r.errC, r.sigs)
+			r.code, r.err = supervise(r.f, "c1", initProc{fd: -1}, grace, r.waitC, r.errC, r.sigs)
 			close(r.done)
 		}()
 		return r
@@ -230,7 +230,7 @@ func TestVerifyPlacement(t *testing.T) {
 		{name: "inspect fails", f: &fakeDocker{errs: map[string]error{"ContainerInspect": errors.New("daemon gone")}}, err: "daemon gone"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			pid, verified, err := verifyPlacement(ctx, tt.f, "c1", task)
+			init, verified, err := verifyPlacement(ctx, tt.f, "c1", task, ownProcs{})
 			var esc *escapeError
 			switch {
 			case tt.escape != errors.As(err, &esc):
@@ -240,8 +240,8 @@ func TestVerifyPlacement(t *testing.T) {
 			case tt.err == "" && !tt.escape && err != nil:
 				t.Fatalf("error %v", err)
 			}
-			if pid != tt.pid || verified != tt.verified {
-				t.Errorf("pid %d verified %v, want %d %v", pid, verified, tt.pid, tt.verified)
+			if init.pid != tt.pid || verified != tt.verified {
+				t.Errorf("pid %d verified %v, want %d %v", init.pid, verified, tt.pid, tt.verified)
 			}
 		})
 	}
@@ -259,7 +259,7 @@ func TestVerifyPlacement(t *testing.T) {
 		{"exited at once", &fakeDocker{inspect: running(reaped.Process.Pid)}, "", []string{"ContainerStart c1", "ContainerInspect c1"}},
 	} {
 		t.Run("start/"+tt.name, func(t *testing.T) {
-			_, _, err := startContainer(ctx, tt.f, "c1", task)
+			_, _, err := startContainer(ctx, tt.f, "c1", task, ownProcs{})
 			if _, _, reason := classify(err); (err == nil) != (tt.reason == "") || (err != nil && reason != tt.reason) {
 				t.Errorf("error %v, want reason %q", err, tt.reason)
 			}

@@ -8,15 +8,29 @@ package wrapper
 // (connectAsRoot).
 
 import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
 	"github.com/sockerhpc/socker/internal/exitcode"
 	"github.com/sockerhpc/socker/security"
 )
 
 // dropRoot gives up root for good and becomes the caller (see
-// security.DropPrivileges).
-func dropRoot(c security.Caller) error {
+// security.DropPrivileges), on every thread: it checks Docker's side (a
+// thread of its own, if side is not nil) as well.
+func dropRoot(c security.Caller, side *dockerSide) error {
 	if err := security.DropPrivileges(c); err != nil {
 		return failed(exitcode.Config, "privilege-drop", err)
 	}
-	return nil
+	if side == nil {
+		return nil
+	}
+	return side.do(func() error {
+		r, e, s := unix.Getresuid()
+		if uint32(r) != c.UID || uint32(e) != c.UID || uint32(s) != c.UID {
+			return failed(exitcode.Config, "privilege-drop", fmt.Errorf("privilege drop failed on the Docker-side thread: uids are %d/%d/%d, want %d", r, e, s, c.UID))
+		}
+		return nil
+	})
 }

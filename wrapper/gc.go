@@ -48,7 +48,17 @@ func gc(unsafeArgs []string) int {
 	if err != nil {
 		return s.finish(failed(exitcode.Unavailable, "cgroup-unavailable", err))
 	}
-	removed, code := s.gcContainers(mode)
+	// As root, who keeps root. Without Docker (and so without Docker's
+	// side of the node, where the staging is) only the cgroups are looked
+	// at: what gc cannot judge it keeps.
+	removed, code := 0, 0
+	cli, side, closeDocker, err := connectWithSide(2)
+	if err != nil {
+		code = s.finish(failed(exitcode.Unavailable, "docker-unavailable", err))
+	} else {
+		defer closeDocker()
+		removed, code = s.removeOrphans(cli, side, mode)
+	}
 	// exitcode.Config: an audit record could not be written; remove nothing more.
 	if mode == cgroup.V1 && code != exitcode.Config {
 		n, cgCode := s.gcCgroups()
@@ -58,8 +68,9 @@ func gc(unsafeArgs []string) int {
 		}
 	}
 	// The staging directories (and their mounts) of wrappers that are gone.
-	if code != exitcode.Config {
-		n, err := gcStaging(hostProbe{})
+	if side != nil && code != exitcode.Config {
+		var n int
+		side.do(func() error { n, err = gcStaging(); return nil })
 		removed += n
 		if err != nil {
 			c := s.finish(failed(exitcode.Unavailable, "staging-remove", fmt.Errorf("removing a staging directory under %s: %w", stagingRoot, err)))
@@ -72,31 +83,19 @@ func gc(unsafeArgs []string) int {
 	return code
 }
 
-// gcContainers removes the orphaned socker containers. It returns how many
-// it removed and 0, or an exit status. A container Docker fails to remove
-// is reported (and audited as an error); the others are still removed.
-func (s *session) gcContainers(mode cgroup.Mode) (int, int) {
-	cli, closeDocker, err := connectAsRoot(2) // as root, who keeps root
-	if err != nil {
-		return 0, s.finish(failed(exitcode.Unavailable, "docker-unavailable", err))
-	}
-	defer closeDocker()
-	return s.removeOrphans(cli, mode)
-}
-
-// removeOrphans removes the orphaned containers (see orphaned) cli lists.
-func (s *session) removeOrphans(cli dockerAPI, mode cgroup.Mode) (int, int) {
+// removeOrphans removes the orphaned containers (see orphaned) cli lists;
+// side is Docker's side of the node, where the staging locks are.
+func (s *session) removeOrphans(cli dockerAPI, side *dockerSide, mode cgroup.Mode) (int, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), gcTimeout)
 	defer cancel()
 	list, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelUID))})
 	if err != nil {
 		return 0, s.finish(failed(exitcode.Unavailable, "docker-unavailable", fmt.Errorf("listing socker's containers: %w", err)))
 	}
-	host := hostProbe{root: cgroup.Root, mode: mode}
-	ownNS, _ := os.Readlink("/proc/self/ns/pid")
+	host := hostProbe{side: side, root: cgroup.Root, mode: mode}
 	removed, code := 0, 0
 	for _, c := range list {
-		reason, detail := orphaned(c.Labels, ownNS, host)
+		reason, detail := orphaned(c.Labels, host)
 		if reason == "" {
 			continue
 		}
@@ -191,10 +190,9 @@ func short(id string) string {
 
 // probe answers gc's questions about this host; tests fake it.
 type probe interface {
-	// processStart returns the start time of process pid (clock ticks after
-	// boot, as in /proc/<pid>/stat) and whether it is alive (a zombie is
-	// not).
-	processStart(pid int) (start string, alive bool, err error)
+	// launchAlive reports whether the wrapper of a launch id still holds
+	// its staging lock (stage.go).
+	launchAlive(launch string) (bool, error)
 	// taskExists reports whether the Mesos task cgroup path still exists.
 	taskExists(path string) (bool, error)
 }
@@ -202,20 +200,13 @@ type probe interface {
 // orphaned decides, from a socker container's labels, whether gc removes it:
 // it returns the reason ("wrapper-gone" or "task-cgroup-gone") and a detail,
 // or "" to keep it. It keeps whatever it cannot judge: a malformed label, a
-// probe error, a wrapper in another pid namespace than gc's (ownNS; its pid
-// means nothing here), a live pid without a start-time label (it may be
-// reused; the task cgroup still decides).
-func orphaned(labels map[string]string, ownNS string, p probe) (reason, detail string) {
-	pid, err := strconv.Atoi(labels[LabelWrapperPID])
-	if ns := labels[LabelWrapperPidNS]; err == nil && pid > 0 && ns != "" && ns == ownNS {
-		start, alive, err := p.processStart(pid)
-		want := labels[LabelWrapperStart]
-		switch {
-		case err != nil:
-		case !alive:
-			return "wrapper-gone", fmt.Sprintf("its wrapper (pid %d) is gone", pid)
-		case want != "" && start != want:
-			return "wrapper-gone", fmt.Sprintf("its wrapper (pid %d started at tick %s) is gone; pid %d is now another process", pid, want, pid)
+// probe error. A container of an older socker (no launch label) is judged
+// by its task cgroup alone: its pid labels mean nothing across pid
+// namespaces.
+func orphaned(labels map[string]string, p probe) (reason, detail string) {
+	if launch := labels[LabelLaunch]; isLaunchID(launch) {
+		if alive, err := p.launchAlive(launch); err == nil && !alive {
+			return "wrapper-gone", fmt.Sprintf("its wrapper (launch %s, host pid %s) is gone: its staging lock is free", launch, labels[LabelWrapperPID])
 		}
 	}
 	if path := labels[LabelCgroup]; cgroup.IsTaskPath(path) {
@@ -226,21 +217,20 @@ func orphaned(labels map[string]string, ownNS string, p probe) (reason, detail s
 	return "", ""
 }
 
-// hostProbe is probe on this host.
+// hostProbe is probe on this host, the staging locks looked at on
+// Docker's side.
 type hostProbe struct {
+	side *dockerSide
 	root string
 	mode cgroup.Mode
 }
 
-func (h hostProbe) processStart(pid int) (string, bool, error) {
-	s, err := readProcStat(strconv.Itoa(pid))
-	if errors.Is(err, errNoProcess) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, err
-	}
-	return s.StartTime, s.Alive(), nil
+func (h hostProbe) launchAlive(launch string) (alive bool, err error) {
+	h.side.do(func() error {
+		alive, err = launchAlive(launch)
+		return nil
+	})
+	return alive, err
 }
 
 func (h hostProbe) taskExists(path string) (bool, error) {

@@ -27,7 +27,7 @@ func images(unsafeArgs []string) int {
 		return s.finish(failed(exitcode.Unavailable, "docker-unavailable", err))
 	}
 	defer closeDocker()
-	if err := dropRoot(s.caller); err != nil {
+	if err := dropRoot(s.caller, nil); err != nil {
 		return s.finish(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)

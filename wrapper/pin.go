@@ -4,32 +4,32 @@ package wrapper
 // the checks the caller's file-system identity on a thread of their own
 // (security.PinSources). Each user mount source is opened and checked as the
 // caller; for run, root then clones each opened object into a root-only
-// staging directory (stage.go), and Docker binds the clones: the very
-// objects checked, whatever the paths name by then.
+// staging directory in Docker's mount namespace (stage.go), and Docker
+// binds the clones: the very objects checked, whatever the paths name by
+// then and whichever mount namespace socker runs in.
 
 import (
 	"github.com/sockerhpc/socker/internal/exitcode"
 	"github.com/sockerhpc/socker/security"
 )
 
-// pinAndStage pins every user mount source of d as the caller c. With
-// stage (run), it stages a clone of each and returns d with each user
-// mount's source replaced by its clone (what Docker is given to bind) and
-// what each staged mount binds (for the audit log). Without stage
-// (explain), it only checks, and returns d as it is. On any failure nothing
-// stays staged. The staging directory outlives this process's privileges;
-// socker gc removes it once the wrapper is gone.
-// w is this wrapper, whose staging directory it is.
-func pinAndStage(c security.Caller, d security.Decision, w Wrapper, stageThem bool) (security.Decision, []security.BoundMount, error) {
+// pinAndStage pins every user mount source of d as the caller c. With a
+// staging directory st (run), it stages a clone of each there and returns d
+// with each user mount's source replaced by its clone (what Docker is given
+// to bind) and what each staged mount binds (for the audit log). Without one
+// (explain), it only checks, and returns d as it is. On a staging failure
+// the staging directory is removed. It outlives this process's privileges;
+// socker gc removes it once the wrapper is gone (its lock is free).
+func pinAndStage(c security.Caller, d security.Decision, st *staging) (security.Decision, []security.BoundMount, error) {
 	pins, err := security.PinSources(c, d)
 	if err != nil {
 		return d, nil, denial(err)
 	}
 	defer security.ClosePinned(pins)
-	if len(pins) == 0 || !stageThem {
+	if len(pins) == 0 || st == nil {
 		return d, nil, nil
 	}
-	paths, err := stage(w, pins, d.Mounts)
+	paths, err := st.stage(pins, d.Mounts)
 	if err != nil {
 		return d, nil, failed(exitcode.Unavailable, "mount-staging", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 
@@ -59,32 +60,43 @@ func ParseProcStat(data []byte) (ProcStat, error) {
 	return ProcStat{State: f[0][0], Flags: flags, StartTime: start}, nil
 }
 
-// errNoProcess is readProcStat's error for a process that is gone.
+// errNoProcess is readAt's error for a process that is gone.
 var errNoProcess = errors.New("no such process")
 
-// readProcStat reads and parses /proc/<pid>/stat ("self" for socker). A
+// maxProcFile bounds what socker reads of one /proc file.
+const maxProcFile = 64 << 10
+
+// readAt reads the file name of the /proc/<pid> directory fd procDir. A
 // process that is gone gives an error that is errNoProcess.
-func readProcStat(pid string) (ProcStat, error) {
-	data, err := os.ReadFile("/proc/" + pid + "/stat")
-	if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ESRCH) {
-		return ProcStat{}, fmt.Errorf("/proc/%s/stat: %w", pid, errNoProcess)
+func readAt(procDir int, name string) ([]byte, error) {
+	fd, err := unix.Openat(procDir, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
+		return nil, fmt.Errorf("%s: %w", name, errNoProcess)
 	}
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", name, err)
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxProcFile))
+	if errors.Is(err, unix.ESRCH) {
+		return nil, fmt.Errorf("%s: %w", name, errNoProcess)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	return data, nil
+}
+
+// readStatAt reads and parses stat of the /proc/<pid> directory fd procDir.
+func readStatAt(procDir int) (ProcStat, error) {
+	data, err := readAt(procDir, "stat")
 	if err != nil {
 		return ProcStat{}, err
 	}
 	s, err := ParseProcStat(data)
 	if err != nil {
-		return ProcStat{}, fmt.Errorf("malformed /proc/%s/stat: %w", pid, err)
+		return ProcStat{}, fmt.Errorf("malformed stat: %w", err)
 	}
 	return s, nil
-}
-
-// self identifies this wrapper process for socker gc (see Wrapper).
-func self() Wrapper {
-	w := Wrapper{PID: os.Getpid()}
-	if s, err := readProcStat("self"); err == nil {
-		w.Start = s.StartTime
-	}
-	w.PidNS, _ = os.Readlink("/proc/self/ns/pid")
-	return w
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // A real line of /proc/<pid>/stat, with its fields numbered as in proc(5).
@@ -67,10 +69,20 @@ func TestProcStatExitingAndAlive(t *testing.T) {
 	}
 }
 
-// readProcStat on real processes: this one, a child that is running, and
-// the same child once it is reaped.
-func TestReadProcStat(t *testing.T) {
-	me, err := readProcStat("self")
+// readStatAt on real processes, through their /proc directory: this one, a
+// child that is running, and the same child once it is reaped (its pinned
+// directory no longer reads, whatever the pid names by then).
+func TestReadStatAt(t *testing.T) {
+	open := func(pid int) int {
+		t.Helper()
+		fd, err := ownProcs{}.openProc(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Close(fd) })
+		return fd
+	}
+	me, err := readStatAt(open(os.Getpid()))
 	if err != nil || me.StartTime == "" || !me.Alive() || me.Exiting() {
 		t.Fatalf("self: %+v, %v", me, err)
 	}
@@ -78,17 +90,17 @@ func TestReadProcStat(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	pid := strconv.Itoa(cmd.Process.Pid)
-	child, err := readProcStat(pid)
+	fd := open(cmd.Process.Pid)
+	child, err := readStatAt(fd)
 	if err != nil || !child.Alive() || child.StartTime == "" {
 		t.Fatalf("child: %+v, %v", child, err)
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
-	if _, err := readProcStat(pid); !errors.Is(err, errNoProcess) {
+	if _, err := readStatAt(fd); !errors.Is(err, errNoProcess) {
 		t.Fatalf("reaped child: %v, want errNoProcess", err)
 	}
-	if w := self(); w.PID != os.Getpid() || w.Start != me.StartTime {
-		t.Errorf("self() = %+v, want pid %d start %s", w, os.Getpid(), me.StartTime)
+	if _, err := readAt(fd, "cgroup"); !errors.Is(err, errNoProcess) {
+		t.Fatalf("reaped child's cgroup: %v, want errNoProcess", err)
 	}
 }

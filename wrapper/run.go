@@ -23,6 +23,7 @@ const setupTimeout = 2 * time.Minute
 type launch struct {
 	*session
 	proc    Wrapper               // this process, as gc knows it (prepare)
+	side    *dockerSide           // Docker's side of the node (prepare; run only)
 	req     security.Request      // what the caller asked (decide)
 	dec     security.Decision     // what the policy allowed (decide)
 	bind    security.Decision     // dec, its user mounts' sources the staged clones (pinAndStage)
@@ -37,6 +38,10 @@ func (l *launch) record(event string) security.Record {
 	r := l.session.record(event)
 	r.Image, r.Command = l.req.Image, l.req.Command
 	r.ImageID, r.ContainerID = l.imageID, l.cid
+	r.Launch, r.HostPID = l.proc.Launch, l.proc.HostPID
+	if l.side != nil {
+		r.DockerMountNS = l.side.MountNS
+	}
 	if l.dec.Image != "" {
 		r.Image, r.Mounts, r.Bound = l.dec.Image, l.dec.Mounts, l.bound
 		r.Cgroup, r.MesosContainerID = l.dec.Task.Parent, l.dec.Task.ContainerID
@@ -48,9 +53,10 @@ func (l *launch) record(event string) security.Record {
 func (l *launch) finish(err error) int { return l.report(err, l.record) }
 
 // prepare is steps 1 to 4, the same for run and explain: begin, decide,
-// open the Docker connections as root, pin (and, for run, stage) the mount
-// sources, drop root. The launch is returned in any case, to report a
-// failure; the returned function closes the Docker connections.
+// open the Docker connections as root (for run, with Docker's side of the
+// node and this run's staging directory there), pin (and, for run, stage)
+// the mount sources, drop root. The launch is returned in any case, to
+// report a failure; the returned function closes the Docker connections.
 func prepare(unsafeArgs []string, usageLine string, stage bool) (*launch, dockerAPI, func(), error) {
 	s, err := begin()
 	l := &launch{session: s}
@@ -60,20 +66,45 @@ func prepare(unsafeArgs []string, usageLine string, stage bool) (*launch, docker
 	if l.req, l.dec, err = s.decide(unsafeArgs, usageLine); err != nil {
 		return l, nil, nil, err
 	}
-	cli, closeDocker, err := connectAsRoot(connBudget)
+	cli, closeDocker, st, err := l.connect(stage)
 	if err != nil {
-		return l, nil, nil, failed(exitcode.Unavailable, "docker-unavailable", err)
+		return l, nil, nil, err
 	}
-	l.proc = self()
-	if l.bind, l.bound, err = pinAndStage(s.caller, l.dec, l.proc, stage); err != nil {
+	if l.bind, l.bound, err = pinAndStage(s.caller, l.dec, st); err != nil {
 		closeDocker()
 		return l, nil, nil, err
 	}
-	if err := dropRoot(s.caller); err != nil {
+	if err := dropRoot(s.caller, l.side); err != nil {
 		closeDocker()
 		return l, nil, nil, err
 	}
 	return l, cli, closeDocker, nil
+}
+
+// connect opens the Docker connections as root. For run it also enters
+// Docker's side of the node and makes this run's staging directory there,
+// whose lock tells socker gc that this wrapper lives (stage.go).
+func (l *launch) connect(stage bool) (dockerAPI, func(), *staging, error) {
+	if !stage {
+		cli, closeDocker, err := connectAsRoot(connBudget)
+		if err != nil {
+			return nil, nil, nil, failed(exitcode.Unavailable, "docker-unavailable", err)
+		}
+		l.proc = Wrapper{HostPID: os.Getpid()} // what explain shows; it stages nothing
+		return cli, closeDocker, nil, nil
+	}
+	cli, side, closeDocker, err := connectWithSide(connBudget)
+	if err != nil {
+		return nil, nil, nil, failed(exitcode.Unavailable, "docker-unavailable", err)
+	}
+	st, err := newStaging(side)
+	if err != nil {
+		closeDocker()
+		return nil, nil, nil, failed(exitcode.Unavailable, "mount-staging", err)
+	}
+	l.side = side
+	l.proc = Wrapper{Launch: st.launch, HostPID: side.hostPID()}
+	return cli, closeDocker, st, nil
 }
 
 // run is `socker run`; sigs receives stopSignals (see Main).
@@ -115,12 +146,12 @@ func (l *launch) runContainer(cli dockerAPI, sigs chan os.Signal) int {
 	if err := stoppedBefore(sigs, "started"); err != nil {
 		return l.finish(err)
 	}
-	initPID, verified, err := startContainer(ctx, cli, l.cid, l.dec.Task)
+	init, verified, err := startContainer(ctx, cli, l.cid, l.dec.Task, l.side)
 	if err != nil {
 		return l.finish(err)
 	}
 	grace := time.Duration(l.cfg.Container.StopGraceSeconds) * time.Second
-	status, err := supervise(cli, l.cid, initPID, grace, c.waitC, c.errC, sigs)
+	status, err := supervise(cli, l.cid, init, grace, c.waitC, c.errC, sigs)
 	if err != nil {
 		return l.finish(err)
 	}

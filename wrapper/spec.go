@@ -13,25 +13,27 @@ import (
 // Labels socker puts on every container it creates. socker gc and admins
 // find containers and their owners by them.
 const (
-	LabelUID        = "socker.uid"
-	LabelGID        = "socker.gid"
-	LabelUser       = "socker.user"
-	LabelCgroup     = "socker.cgroup"
-	LabelMesosID    = "socker.mesos-container-id"
-	LabelImage      = "socker.image"
+	LabelUID     = "socker.uid"
+	LabelGID     = "socker.gid"
+	LabelUser    = "socker.user"
+	LabelCgroup  = "socker.cgroup"
+	LabelMesosID = "socker.mesos-container-id"
+	LabelImage   = "socker.image"
+	// The wrapper's launch id: the name of its staging directory, whose
+	// lock it holds while it lives (stage.go); socker gc judges the
+	// container by that lock.
+	LabelLaunch = "socker.launch"
+	// The wrapper's pid as the host numbers it, for admins (gc does not
+	// use it: a pid says nothing across pid namespaces).
 	LabelWrapperPID = "socker.wrapper-pid"
-	// The wrapper's start time and pid namespace: with them socker gc tells
-	// a gone wrapper from a reused pid.
-	LabelWrapperStart = "socker.wrapper-start"
-	LabelWrapperPidNS = "socker.wrapper-pidns"
 )
 
 // Wrapper identifies the socker process that supervises a container: its
-// pid, its start time (clock ticks after boot, /proc/<pid>/stat field 22)
-// and its pid namespace ("pid:[inode]"). Empty fields are unknown.
+// launch id (32 hex digits, random) and its pid as Docker's side of the
+// node numbers it (0 if unknown).
 type Wrapper struct {
-	PID          int
-	Start, PidNS string
+	Launch  string
+	HostPID int
 }
 
 // ulimits are the container's resource limits: the caller's, as socker
@@ -78,15 +80,14 @@ func containerConfig(d security.Decision, imageID string, w Wrapper) *container.
 		OpenStdin:    true,
 		StdinOnce:    true,
 		Labels: map[string]string{
-			LabelUID:          uid,
-			LabelGID:          gid,
-			LabelUser:         user,
-			LabelCgroup:       d.Task.Parent,
-			LabelMesosID:      d.Task.ContainerID,
-			LabelImage:        d.Image,
-			LabelWrapperPID:   strconv.Itoa(w.PID),
-			LabelWrapperStart: w.Start,
-			LabelWrapperPidNS: w.PidNS,
+			LabelUID:        uid,
+			LabelGID:        gid,
+			LabelUser:       user,
+			LabelCgroup:     d.Task.Parent,
+			LabelMesosID:    d.Task.ContainerID,
+			LabelImage:      d.Image,
+			LabelLaunch:     w.Launch,
+			LabelWrapperPID: strconv.Itoa(w.HostPID),
 		},
 	}
 	return cfg

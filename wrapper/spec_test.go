@@ -23,7 +23,7 @@ const (
 	specImageID = "sha256:4c01db0b339c7f8e6a9d2b1e0f3c5a7d9e1b3c5d7f9a1b3c5d7e9f1a3b5c7d9e"
 )
 
-var specWrapper = Wrapper{PID: 4242, Start: "123456", PidNS: "pid:[4026531836]"}
+var specWrapper = Wrapper{Launch: "0123456789abcdef0123456789abcdef", HostPID: 4242}
 
 // specDecision is a fixed, allowed decision as security.Decide returns it.
 func specDecision() security.Decision {
@@ -132,15 +132,14 @@ func TestSpecInvariants(t *testing.T) {
 
 	t.Run("labels", func(t *testing.T) {
 		want := map[string]string{
-			LabelUID:          "1500",
-			LabelGID:          "1500",
-			LabelUser:         "alice",
-			LabelCgroup:       "/mesos/" + specMesosID,
-			LabelMesosID:      specMesosID,
-			LabelImage:        "docker.io/socker-test/tiny:1",
-			LabelWrapperPID:   "4242",
-			LabelWrapperStart: "123456",
-			LabelWrapperPidNS: "pid:[4026531836]",
+			LabelUID:        "1500",
+			LabelGID:        "1500",
+			LabelUser:       "alice",
+			LabelCgroup:     "/mesos/" + specMesosID,
+			LabelMesosID:    specMesosID,
+			LabelImage:      "docker.io/socker-test/tiny:1",
+			LabelLaunch:     "0123456789abcdef0123456789abcdef",
+			LabelWrapperPID: "4242",
 		}
 		if !reflect.DeepEqual(cfg.Labels, want) {
 			t.Errorf("Labels = %v, want %v", cfg.Labels, want)
@@ -148,7 +147,7 @@ func TestSpecInvariants(t *testing.T) {
 		if LabelUID != "socker.uid" || LabelGID != "socker.gid" || LabelUser != "socker.user" ||
 			LabelCgroup != "socker.cgroup" || LabelMesosID != "socker.mesos-container-id" ||
 			LabelImage != "socker.image" || LabelWrapperPID != "socker.wrapper-pid" ||
-			LabelWrapperStart != "socker.wrapper-start" || LabelWrapperPidNS != "socker.wrapper-pidns" {
+			LabelLaunch != "socker.launch" {
 			t.Error("label names changed: socker gc and admins depend on them")
 		}
 	})
@@ -264,7 +263,7 @@ func TestSpecVariants(t *testing.T) {
 	t.Run("caller without name gets the uid as user label", func(t *testing.T) {
 		d := specDecision()
 		d.Caller.Name = ""
-		cfg, _ := Spec(d, specImageID, Wrapper{PID: 1})
+		cfg, _ := Spec(d, specImageID, Wrapper{HostPID: 1})
 		if cfg.Labels[LabelUser] != "1500" || cfg.Labels[LabelWrapperPID] != "1" {
 			t.Errorf("labels %v", cfg.Labels)
 		}
@@ -273,7 +272,7 @@ func TestSpecVariants(t *testing.T) {
 		d := specDecision()
 		d.Caller.Groups = nil
 		d.Mounts = nil
-		_, host := Spec(d, specImageID, Wrapper{PID: 1})
+		_, host := Spec(d, specImageID, Wrapper{HostPID: 1})
 		if host.GroupAdd == nil || len(host.GroupAdd) != 0 || host.Mounts != nil {
 			t.Errorf("GroupAdd %#v Mounts %#v", host.GroupAdd, host.Mounts)
 		}
@@ -281,7 +280,7 @@ func TestSpecVariants(t *testing.T) {
 	t.Run("network host and pids limit from the decision", func(t *testing.T) {
 		d := specDecision()
 		d.Network, d.PidsLimit = "host", 7
-		cfg, host := Spec(d, specImageID, Wrapper{PID: 1})
+		cfg, host := Spec(d, specImageID, Wrapper{HostPID: 1})
 		if host.NetworkMode != "host" || *host.PidsLimit != 7 {
 			t.Errorf("NetworkMode %q PidsLimit %d", host.NetworkMode, *host.PidsLimit)
 		}
@@ -292,7 +291,7 @@ func TestSpecVariants(t *testing.T) {
 	t.Run("distinct uid and gid", func(t *testing.T) {
 		d := specDecision()
 		d.Caller.UID, d.Caller.GID = 2001, 3002
-		cfg, _ := Spec(d, specImageID, Wrapper{PID: 1})
+		cfg, _ := Spec(d, specImageID, Wrapper{HostPID: 1})
 		if cfg.User != "2001:3002" || cfg.Labels[LabelUID] != "2001" || cfg.Labels[LabelGID] != "3002" {
 			t.Errorf("User %q labels %v", cfg.User, cfg.Labels)
 		}
@@ -304,7 +303,7 @@ func TestSpecVariants(t *testing.T) {
 			"nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"} {
 			d.Caller.Limits = append(d.Caller.Limits, security.Limit{Name: name, Soft: uint64(i), Hard: uint64(2 * i)})
 		}
-		_, host := Spec(d, specImageID, Wrapper{PID: 1})
+		_, host := Spec(d, specImageID, Wrapper{HostPID: 1})
 		if len(host.Ulimits) != len(d.Caller.Limits) {
 			t.Fatalf("%d ulimits, want %d", len(host.Ulimits), len(d.Caller.Limits))
 		}
@@ -314,15 +313,15 @@ func TestSpecVariants(t *testing.T) {
 			}
 		}
 		d.Caller.Limits = nil
-		if _, host := Spec(d, specImageID, Wrapper{PID: 1}); host.Ulimits != nil {
+		if _, host := Spec(d, specImageID, Wrapper{HostPID: 1}); host.Ulimits != nil {
 			t.Errorf("no limits known: Ulimits = %v, want none", host.Ulimits)
 		}
 	})
 	t.Run("specs do not share the pids limit", func(t *testing.T) {
 		d := specDecision()
-		_, h1 := Spec(d, specImageID, Wrapper{PID: 1})
+		_, h1 := Spec(d, specImageID, Wrapper{HostPID: 1})
 		*h1.PidsLimit = 1 << 30
-		_, h2 := Spec(d, specImageID, Wrapper{PID: 1})
+		_, h2 := Spec(d, specImageID, Wrapper{HostPID: 1})
 		if *h2.PidsLimit != 4096 {
 			t.Errorf("PidsLimit %d", *h2.PidsLimit)
 		}

@@ -37,8 +37,9 @@ var stopSignals = []os.Signal{
 // supervise waits for container id to exit and returns its status (255
 // for one out of range). The first of stopSignals stops it: SIGTERM (see
 // terminate), then SIGKILL after grace; a second signal kills it at once.
-// initPID is the container's init as verifyPlacement saw it (0 if unknown).
-func supervise(cli dockerAPI, id string, initPID int, grace time.Duration, waitC <-chan container.WaitResponse, errC <-chan error, sigs <-chan os.Signal) (int, error) {
+// init is the container's init as verifyPlacement found it (fd -1 if
+// unknown).
+func supervise(cli dockerAPI, id string, init initProc, grace time.Duration, waitC <-chan container.WaitResponse, errC <-chan error, sigs <-chan os.Signal) (int, error) {
 	stopping := false
 	var killTimer <-chan time.Time
 	kill := func() { go cli.ContainerKill(context.Background(), id, "KILL") }
@@ -57,7 +58,7 @@ func supervise(cli dockerAPI, id string, initPID int, grace time.Duration, waitC
 			}
 			stopping = true
 			killTimer = time.After(grace)
-			go terminate(cli, id, initPID, time.Now().Add(grace))
+			go terminate(cli, id, init, time.Now().Add(grace))
 		}
 	}
 }
@@ -85,17 +86,17 @@ func waitFailed(err error) error {
 // can be lost. terminate waits until the init has a child (or is gone), up to
 // the deadline. (/proc/<pid>/status cannot tell: while tini sleeps in
 // sigtimedwait its blocked set shows empty.)
-func terminate(cli dockerAPI, id string, initPID int, deadline time.Time) {
-	for initPID > 0 && !forwarding(initPID) && time.Now().Before(deadline) {
+func terminate(cli dockerAPI, id string, init initProc, deadline time.Time) {
+	for init.fd >= 0 && !forwarding(init) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cli.ContainerKill(context.Background(), id, "TERM")
 }
 
-// forwarding reports whether the container init pid has started its child
+// forwarding reports whether the container's init has started its child
 // (so it forwards signals), or is gone.
-func forwarding(pid int) bool {
-	p := strconv.Itoa(pid)
-	data, err := os.ReadFile("/proc/" + p + "/task/" + p + "/children")
+func forwarding(init initProc) bool {
+	p := strconv.Itoa(init.pid)
+	data, err := readAt(init.fd, "task/"+p+"/children")
 	return err != nil || len(bytes.TrimSpace(data)) > 0
 }

@@ -172,24 +172,19 @@ func explainJSON(t *testing.T, out string, pid int) map[string]any {
 		t.Errorf("socker.wrapper-pid label %v, want the wrapper's pid %d", got, pid)
 	}
 	delete(labels, "socker.wrapper-pid")
-	start, _ := labels["socker.wrapper-start"].(string)
-	ns, _ := labels["socker.wrapper-pidns"].(string)
-	checkWrapperLabels(t, start, ns)
-	delete(labels, "socker.wrapper-start")
-	delete(labels, "socker.wrapper-pidns")
+	launch, _ := labels["socker.launch"].(string)
+	checkLaunchLabel(t, launch, false)
+	delete(labels, "socker.launch")
 	return m
 }
 
-// checkWrapperLabels checks the wrapper's start-time and pid-namespace labels
-// (they differ from run to run, so comparisons drop them): a number of clock
-// ticks, and the pid namespace the tests run in.
-func checkWrapperLabels(t *testing.T, start, ns string) {
+// checkLaunchLabel checks the socker.launch label (it differs from run to
+// run, so comparisons drop it): a run's launch id, 32 hex digits, or for
+// explain, which stages nothing, empty.
+func checkLaunchLabel(t *testing.T, launch string, run bool) {
 	t.Helper()
-	if _, err := strconv.ParseUint(start, 10, 64); err != nil {
-		t.Errorf("socker.wrapper-start label %q is not a start time in clock ticks", start)
-	}
-	if own, _ := os.Readlink("/proc/self/ns/pid"); ns != own {
-		t.Errorf("socker.wrapper-pidns label %q, want this pid namespace %q", ns, own)
+	if ok := regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(launch); ok != run {
+		t.Errorf("socker.launch label %q: want a launch id for run, nothing for explain (run: %v)", launch, run)
 	}
 }
 

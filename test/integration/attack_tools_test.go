@@ -4,10 +4,8 @@ package integration
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -75,18 +73,19 @@ func TestAttackTools_ExplainMatchesCreatedContainer(t *testing.T) {
 		t.Errorf("wrapper-pid labels %q (explain) and %q (run), want each wrapper's pid %d and %d",
 			want.Labels["socker.wrapper-pid"], got.Labels["socker.wrapper-pid"], explainPID, wrapper.Process.Pid)
 	}
+	launch := got.Labels["socker.launch"]
+	checkLaunchLabel(t, launch, true)
+	checkLaunchLabel(t, want.Labels["socker.launch"], false)
 	for _, l := range []map[string]string{want.Labels, got.Labels} {
-		checkWrapperLabels(t, l["socker.wrapper-start"], l["socker.wrapper-pidns"])
-		for _, k := range []string{"socker.wrapper-pid", "socker.wrapper-start", "socker.wrapper-pidns"} {
+		for _, k := range []string{"socker.wrapper-pid", "socker.launch"} {
 			delete(l, k)
 		}
 	}
 	// run binds a root-only clone of the source it checked
-	// (/run/socker/<pid>-<start>/m0); explain stages nothing and shows the
+	// (/run/socker/<launch>/m0); explain stages nothing and shows the
 	// caller's path. Everything else about the mount is the same.
 	if len(gh.Mounts) == 1 && len(wh.Mounts) == 1 {
-		staged := regexp.MustCompile(fmt.Sprintf(`^/run/socker/%d-[0-9]+/m0$`, wrapper.Process.Pid))
-		if !staged.MatchString(gh.Mounts[0].Source) || wh.Mounts[0].Source != shareDir {
+		if gh.Mounts[0].Source != "/run/socker/"+launch+"/m0" || wh.Mounts[0].Source != shareDir {
 			t.Errorf("mount sources: run %q, explain %q; want a staged clone and %q", gh.Mounts[0].Source, wh.Mounts[0].Source, shareDir)
 		}
 		gh.Mounts[0].Source, wh.Mounts[0].Source = "", ""

@@ -141,7 +141,8 @@ func TestGC_RemovesTheContainerOfAKilledWrapper(t *testing.T) {
 }
 
 // A container whose Mesos task cgroup is gone goes too, even when its
-// wrapper's pid cannot be judged (here: another pid namespace).
+// wrapper cannot be judged (here: an older socker's labels, pids without a
+// launch id).
 func TestGC_RemovesAContainerWhoseTaskIsGone(t *testing.T) {
 	goneTask := "/mesos/" + uuid.New()
 	uid := strconv.Itoa(int(alice.UID))
