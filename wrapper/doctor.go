@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/sockerhpc/socker/cgroup"
@@ -130,14 +131,19 @@ func cfgHash(c *security.Config) string {
 	return c.Hash
 }
 
-// dockerCheck connects as root, drops root (unless the caller is root), and
+// dockerCheck connects as root, enters Docker's side of the node (as run
+// does, to stage mounts there), drops root (unless the caller is root), and
 // asks the daemon for its version and cgroup driver.
 func dockerCheck(caller security.Caller) (string, error) {
-	cli, closeDocker, err := connectAsRoot(2)
+	cli, side, closeDocker, err := connectWithSide(2)
 	if err != nil {
 		return "", err
 	}
 	defer closeDocker()
+	where := "socker's own mount namespace"
+	if own, _ := os.Readlink("/proc/self/ns/mnt"); own != side.MountNS {
+		where = "mount namespace " + side.MountNS + ", not socker's (" + own + "): mounts are staged there"
+	}
 	if caller.UID != 0 {
 		if err := security.DropPrivileges(caller); err != nil {
 			return "", err
@@ -152,5 +158,5 @@ func dockerCheck(caller security.Caller) (string, error) {
 	if info.CgroupDriver != "cgroupfs" {
 		return "", fmt.Errorf("Docker %s uses the %q cgroup driver; socker needs cgroupfs", info.ServerVersion, info.CgroupDriver)
 	}
-	return fmt.Sprintf("Docker %s, cgroup driver cgroupfs, cgroup v%s", info.ServerVersion, info.CgroupVersion), nil
+	return fmt.Sprintf("Docker %s, cgroup driver cgroupfs, cgroup v%s, in %s", info.ServerVersion, info.CgroupVersion, where), nil
 }

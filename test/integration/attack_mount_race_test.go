@@ -5,12 +5,10 @@ package integration
 import (
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -81,24 +79,19 @@ func TestAttackMountRace_GCRemovesStagingOfKilledWrapper(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(src) })
 	os.Chown(src, int(alice.UID), int(alice.GID))
+	before := len(auditLines(t))
 	cmd := sockerRun(tc, &alice, "--mount", src+":/v", image, "sleep", "60")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	prefix := filepath.Join("/run/socker", strconv.Itoa(cmd.Process.Pid)+"-")
-	var staged string
-	for i := 0; i < 100 && staged == ""; i++ {
-		m, _ := filepath.Glob(prefix + "*")
-		if len(m) == 1 {
-			staged = m[0]
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if staged == "" {
+	runningContainer(t, tc.ID)
+	start := recordOf(newRecords(t, before), "start")
+	if start == nil || start.Launch == "" || start.HostPID != cmd.Process.Pid {
 		cmd.Process.Kill()
 		cmd.Wait()
-		t.Fatalf("no staging directory %s*", prefix)
+		t.Fatalf("start record %+v: want the launch id and the wrapper's pid %d", start, cmd.Process.Pid)
 	}
+	staged := filepath.Join("/run/socker", start.Launch)
 	if r := sockerGC(t, nil); r.code != 0 {
 		t.Fatalf("gc: exit %d %s", r.code, r.stderr)
 	}
