@@ -12,6 +12,7 @@ import (
 
 	"github.com/sockerhpc/socker/docs"
 	"github.com/sockerhpc/socker/internal/build"
+	"github.com/sockerhpc/socker/internal/earlysignals"
 	"github.com/sockerhpc/socker/internal/exitcode"
 	"github.com/sockerhpc/socker/security"
 )
@@ -19,18 +20,19 @@ import (
 // Main runs socker with the given argv and returns the exit status. It is
 // the whole program: cmd/socker only calls os.Exit(Main(os.Args)).
 func Main(argv []string) int {
-	// Caught from the start, so that no signal ends socker with Go runtime
-	// text: run stops its container on them; any other command ends with
-	// one line.
-	sigs := make(chan os.Signal, 4)
+	// Caught since package initialisation (internal/earlysignals; those
+	// that arrived since are queued there), so that no signal ends socker
+	// with Go runtime text: run stops its container on them; any other
+	// command ends with one line. (Notify is a no-op for those caught
+	// already: earlysignals.Caught is stopSignals.)
+	sigs := earlysignals.Stop
 	signal.Notify(sigs, stopSignals...)
 	if err := security.Harden(); err != nil {
 		return say(exitcode.Config, err.Error())
 	}
 	if len(argv) < 2 || argv[1] != "run" {
 		go func() {
-			s := (<-sigs).(syscall.Signal)
-			os.Exit(say(128+int(s), "stopped by "+s.String()))
+			os.Exit(StoppedBy(<-sigs))
 		}()
 	}
 	if len(argv) < 2 {
@@ -54,6 +56,13 @@ func Main(argv []string) int {
 		return help(argv[2:])
 	}
 	return say(exitcode.Usage, fmt.Sprintf("unknown command %q (try: socker help)", argv[1]))
+}
+
+// StoppedBy ends a command other than run on signal s: one line, and the
+// status 128+s to exit with.
+func StoppedBy(s os.Signal) int {
+	n := s.(syscall.Signal)
+	return say(128+int(n), "stopped by "+n.String())
 }
 
 // say prints one "socker: ..." line on stderr and returns code.

@@ -1,0 +1,165 @@
+//go:build integration
+
+package integration
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// earlyStopSignals are the signals socker catches from its first
+// initialiser (internal/earlysignals.Caught): each ends it with one line
+// and status 128+N.
+var earlyStopSignals = map[syscall.Signal]bool{
+	syscall.SIGHUP: true, syscall.SIGINT: true, syscall.SIGQUIT: true, syscall.SIGILL: true,
+	syscall.SIGTRAP: true, syscall.SIGABRT: true, syscall.SIGBUS: true, syscall.SIGFPE: true,
+	syscall.SIGUSR1: true, syscall.SIGSEGV: true, syscall.SIGUSR2: true, syscall.SIGPIPE: true,
+	syscall.SIGALRM: true, syscall.SIGTERM: true, syscall.SIGSTKFLT: true, syscall.SIGXCPU: true,
+	syscall.SIGXFSZ: true, syscall.SIGVTALRM: true, syscall.SIGPWR: true, syscall.SIGSYS: true,
+	syscall.SIGIO: true,
+}
+
+// TestSignals_CaughtFromEarlyInit sends every signal a caller may send
+// socker but SIGKILL and SIGSTOP (1 to 64) at the first moment the test can
+// see that socker's early initialiser (internal/earlysignals) has run: the
+// signals 32 and 34 it ignores appear in SigIgn of /proc/<pid>/status.
+// That is usually before wrapper.Main, while the Docker client's packages
+// initialise (the test logs how often), sometimes after. Either way a
+// stop signal ends socker with status 128+N and one `socker:` line, never
+// Go runtime text nor a death by the signal; any other signal leaves it
+// running (SIGTSTP, SIGTTIN, SIGTTOU stop it until SIGCONT), which a SIGTERM
+// sent next shows: 143 and one line.
+//
+// socker runs as alice with an empty environment (so that it does not
+// re-execute itself: the ignored signals would already be in SigIgn of the
+// re-executed process before its initialiser ran) as `socker help`, its
+// output a 4 KiB pipe the test never reads: it can only end by a signal.
+func TestSignals_CaughtFromEarlyInit(t *testing.T) {
+	const rounds = 3
+	beforeMain, total := 0, 0
+	for round := 0; round < rounds; round++ {
+		for n := syscall.Signal(1); n <= 64; n++ {
+			if n == syscall.SIGKILL || n == syscall.SIGSTOP {
+				continue
+			}
+			if early := signalEarly(t, n, round == 0); early {
+				beforeMain++
+			}
+			total++
+		}
+	}
+	t.Logf("%d of %d signals landed before socker's Main had written any output", beforeMain, total)
+}
+
+// signalEarly runs one socker, signals it with n once its early
+// initialiser has run, checks the outcome, and reports whether the signal
+// was sent before socker had written any output (before Main, or early in
+// it). checkCaller also checks that alice may signal her socker.
+func signalEarly(t *testing.T, n syscall.Signal, checkCaller bool) bool {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, 4096); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command(socker, "help")
+	cmd.Env = []string{}
+	cmd.Stdout, cmd.Stderr = w, &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: alice.UID, Gid: alice.GID, Groups: alice.Groups}}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	pid := cmd.Process.Pid
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	defer func() { cmd.Process.Kill(); <-done }()
+
+	deadline := time.Now().Add(20 * time.Second)
+	for !ignores(pid, 32) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%v: socker never ignored signal 32 (its early initialiser did not run)", n)
+		}
+		select {
+		case <-done:
+			t.Fatalf("%v: socker ended before the signal: %v, stderr %q", n, cmd.ProcessState, stderr.String())
+		default:
+		}
+	}
+	// kill(2) as alice: her real uid is socker's.
+	if checkCaller && n == 1 {
+		kill := exec.Command("kill", "-0", strconv.Itoa(pid))
+		kill.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: alice.UID, Gid: alice.GID, Groups: alice.Groups}}
+		if out, err := kill.CombinedOutput(); err != nil {
+			t.Errorf("alice may not signal her socker: %v %s", err, out)
+		}
+	}
+	early := pipeBytes(t, r) == 0
+	if err := syscall.Kill(pid, n); err != nil {
+		t.Fatal(err)
+	}
+
+	want, says := syscall.SIGTERM, "stopped by terminated"
+	if earlyStopSignals[n] {
+		want, says = n, "stopped by "+n.String()
+	} else {
+		// Not a stop signal: socker must still be there for SIGTERM.
+		if n == syscall.SIGTSTP || n == syscall.SIGTTIN || n == syscall.SIGTTOU {
+			syscall.Kill(pid, syscall.SIGCONT)
+		}
+		syscall.Kill(pid, syscall.SIGTERM)
+	}
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%v: socker did not end (stderr %q)", n, stderr.String())
+	}
+	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		t.Errorf("%v: socker died of %v (stderr %q)", n, ws.Signal(), stderr.String())
+		return early
+	}
+	name := fmt.Sprintf("signal %d (%v)", int(n), n)
+	t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
+		assertOneLineError(t, result{ws.ExitStatus(), "", stderr.String()}, 128+int(want), says)
+	})
+	return early
+}
+
+// ignores reports whether process pid ignores signal sig (SigIgn in
+// /proc/<pid>/status: bit sig-1).
+func ignores(pid int, sig syscall.Signal) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "SigIgn:"); ok {
+			m, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err == nil && m&(1<<(sig-1)) != 0
+		}
+	}
+	return false
+}
+
+// pipeBytes is how many bytes wait unread in pipe r (TIOCINQ is FIONREAD).
+func pipeBytes(t *testing.T, r *os.File) int {
+	n, err := unix.IoctlGetInt(int(r.Fd()), unix.TIOCINQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
