@@ -15,7 +15,7 @@ IMAGE   ?= socker-test/tiny:1
 LDFLAGS := -s -w -X github.com/sockerhpc/socker/internal/build.ConfigPath=$(CONFIG) -X github.com/sockerhpc/socker/internal/build.Version=$(VERSION)
 BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags '$(LDFLAGS)'
 
-.PHONY: help build man package test integration test-all check fmt vet shellcheck deps-check deps-list fuzz install demo bench mpi-image clean
+.PHONY: help build man package test integration test-mesos test-all check fmt vet shellcheck deps-check deps-list fuzz install demo bench mpi-image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ test: ## unit tests: no root, no Docker
 
 integration: ## root tests: real dockerd, setuid binary, users, cgroups (as root)
 	$(GO) test -tags integration -count=1 -timeout 30m -v ./test/integration/ ./sched/localmesos/
+
+test-mesos: ## real-agent tier: mrun jobs through a real Mesos 1.12 master and agent on loopback, three isolator sets (as root; on its own, before integration)
+	$(GO) test -tags integration -count=1 -timeout 20m -v ./test/realagent/
 
 test-all: ## the README's test command (scripts/test.sh): set up this machine, then every tier (as root)
 	scripts/test.sh

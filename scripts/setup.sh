@@ -1,7 +1,7 @@
 #!/bin/sh
 # Prepares a Debian 12 machine for socker, as root: installs what is missing
 # (Debian's docker.io, busybox-static, MPICH, python3 for the MPI image, jq, rpm to inspect packages,
-# the shellcheck that make check runs, ...), starts dockerd with the cgroupfs
+# the shellcheck that make check runs, the Mesos build's libraries, ...), starts dockerd with the cgroupfs
 # driver if it is not running, builds the local test image and the MPI image
 # (socker/mpich:4), and creates the demo user. Idempotent: run it as often as
 # you like.
@@ -13,7 +13,10 @@ say() { echo "setup: $*"; }
 
 # The packages missing, as the positional parameters.
 set --
-for pkg in docker.io busybox-static make git util-linux passwd procps ca-certificates mpich libmpich-dev jq rpm logrotate shellcheck python3; do
+# The second line: the runtime libraries of the Mesos 1.12 build the
+# real-agent tier runs (make test-mesos; ../shared/mesos/README.md).
+for pkg in docker.io busybox-static make git util-linux passwd procps ca-certificates mpich libmpich-dev jq rpm logrotate shellcheck python3 \
+	zstd libprotobuf32 libgrpc++1.51 libgrpc29 libzookeeper-mt2 libarchive13 libsasl2-2 libsasl2-modules libcurl4 libapr1 libsvn1 zlib1g libssl3; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || set -- "$@" "$pkg"
 done
 if [ $# -gt 0 ]; then
