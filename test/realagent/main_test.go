@@ -66,7 +66,9 @@ func cleanup() {
 }
 
 // tarball is the Mesos build's path: $SOCKER_MESOS_TARBALL, or the shared
-// copy next to the checkout.
+// copy next to the checkout (../shared/mesos/, looked for in each
+// directory above the checkout, nearest first, so that a clone in a
+// subdirectory finds it too).
 func tarball() (string, error) {
 	if p := os.Getenv("SOCKER_MESOS_TARBALL"); p != "" {
 		return p, nil
@@ -75,7 +77,20 @@ func tarball() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(filepath.Dir(root), "shared", "mesos", "mesos-1.12.0-debian12-amd64.tar.zst"), nil
+	const rel = "shared/mesos/mesos-1.12.0-debian12-amd64.tar.zst"
+	for d := filepath.Dir(root); ; d = filepath.Dir(d) {
+		if p := filepath.Join(d, rel); fileExists(p) {
+			return p, nil
+		}
+		if d == filepath.Dir(d) {
+			return filepath.Join(filepath.Dir(root), rel), nil // missing: setup says where it looked
+		}
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 func setup() error {
