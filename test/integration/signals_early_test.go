@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -43,8 +44,22 @@ var earlyStopSignals = map[syscall.Signal]bool{
 // re-execute itself: the ignored signals would already be in SigIgn of the
 // re-executed process before its initialiser ran) as `socker help`, its
 // output a 4 KiB pipe the test never reads: it can only end by a signal.
+//
+// The test first sets 32 and 34 to their default in its own process: an
+// ignored signal stays ignored across fork and execve, so a test started by
+// a runner that ignores them would see the bits in socker's SigIgn from its
+// first instruction, and signal it before its initialiser ran.
 func TestSignals_CaughtFromEarlyInit(t *testing.T) {
 	const rounds = 3
+	for _, sig := range []syscall.Signal{32, 34} {
+		if ignores(os.Getpid(), sig) {
+			t.Logf("this test process inherited signal %d ignored: setting it to its default", int(sig))
+		}
+		setDefault(t, sig)
+		if ignores(os.Getpid(), sig) {
+			t.Fatalf("signal %d is still ignored by the test process", int(sig))
+		}
+	}
 	beforeMain, total := 0, 0
 	for round := 0; round < rounds; round++ {
 		for n := syscall.Signal(1); n <= 64; n++ {
@@ -137,6 +152,15 @@ func signalEarly(t *testing.T, n syscall.Signal, checkCaller bool) bool {
 		assertOneLineError(t, result{ws.ExitStatus(), "", stderr.String()}, 128+int(want), says)
 	})
 	return early
+}
+
+// setDefault sets sig to SIG_DFL with rt_sigaction(2): the Go runtime
+// installs no handler for 32 and 34 and os/signal.Reset leaves them alone.
+func setDefault(t *testing.T, sig syscall.Signal) {
+	var act struct{ handler, flags, restorer, mask uintptr } // handler 0: SIG_DFL
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0); e != 0 {
+		t.Fatalf("rt_sigaction(%d, SIG_DFL): %v", int(sig), e)
+	}
 }
 
 // ignores reports whether process pid ignores signal sig (SigIgn in
