@@ -81,12 +81,13 @@ fuzz: ## run every fuzz target for FUZZTIME each (inputs that fail are kept in t
 	$(GO) test ./security -run='^$$' -fuzz='^FuzzParseMount$$'     -fuzztime=$(FUZZTIME)
 	$(GO) test ./security -run='^$$' -fuzz='^FuzzDecide$$'         -fuzztime=$(FUZZTIME)
 
-install: build ## install socker setuid root and mrun into $(PREFIX)/bin, and SITE_CONFIG as the config unless one exists (as root)
+install: build ## install socker setuid root and mrun into $(PREFIX)/bin, and SITE_CONFIG as the config and packaging/seccomp's profile beside it unless they exist (as root)
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/mrun ./cmd/mrun
 	install -o root -g root -m 4755 $(OUT) $(PREFIX)/bin/socker
 	install -o root -g root -m 0755 bin/mrun $(PREFIX)/bin/mrun
 	install -d -o root -g root -m 0755 $(dir $(CONFIG))
 	[ -e $(CONFIG) ] || install -o root -g root -m 0644 $(SITE_CONFIG) $(CONFIG)
+	[ -e $(dir $(CONFIG))seccomp.json ] || install -o root -g root -m 0644 packaging/seccomp/seccomp.json $(dir $(CONFIG))seccomp.json
 	install -d -o root -g root -m 0700 /var/log/socker
 
 demo: ## the README's main job (scripts/quickstart.sh): set up, install, run an MPI job through mrun on the local Mesos as the demo user (as root)

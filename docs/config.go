@@ -28,6 +28,7 @@ var ConfigKeys = []KeyDoc{
 	{"container.network", `"none"`, "`none`, or `host` for MPI jobs. Nothing else (no bridge, no other container's namespace)."},
 	{"container.pids_limit", `4096`, "Docker `PidsLimit` of every container."},
 	{"container.stop_grace_seconds", `10`, "When socker gets SIGTERM, SIGINT or SIGHUP it stops the container: SIGTERM, then SIGKILL after this many seconds (0 to 3600). A second signal kills at once."},
+	{"container.seccomp_profile", `""`, "A Docker seccomp profile (JSON) given to every container instead of the Docker daemon's built-in one; `\"\"` keeps the built-in one. The file must be a regular file owned by root and not writable by group or others, in directories that are too, and its `defaultAction` must deny (`SCMP_ACT_ERRNO`, `SCMP_ACT_KILL`, `SCMP_ACT_KILL_PROCESS`, `SCMP_ACT_KILL_THREAD`, `SCMP_ACT_TRAP`); its sha256 is in every audit record (`seccomp_hash`). The package installs `/etc/socker/seccomp.json`, Moby's current default profile, which allows cross-memory attach (`process_vm_readv`, `process_vm_writev`) as it allows `ptrace`: MPI's single-copy transfers between ranks of one container, which Docker 20.10's built-in profile denies (large messages at a third to a half of native shared-memory bandwidth). SECURITY.md, \"Seccomp and cross-memory attach\", says why that reaches no process outside the container."},
 	{"cgroups.allow_delegated", `false`, "Accept a task cgroup a user could have made without Mesos: one beneath a directory that a user owns or that group or others can write, such as the subtree `mrun --setup-local` gives a user for the local Mesos. A Mesos agent makes every directory above a task's own as root; with `--switch_user` it chowns the task's own directory to the task's user, which socker accepts without this key. Only for `mrun --master local` on one machine."},
 	{"audit.path", `"/var/log/socker/audit.log"`, "Audit log (created 0600 root; its directory must exist, owned by root and not writable by group or others). If a record cannot be written, nothing starts."},
 }
@@ -55,6 +56,8 @@ deny_groups = ["docker", "sudo", "wheel", "disk", "adm", "shadow"]
 network = "none"  # or "host" for MPI jobs
 pids_limit = 4096
 stop_grace_seconds = 10
+# Moby's current default profile (allows MPI's cross-memory attach)
+seccomp_profile = "/etc/socker/seccomp.json"
 [cgroups]
 # true only on one machine (mrun --master local)
 allow_delegated = false

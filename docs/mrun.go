@@ -42,6 +42,7 @@ var MrunOptions = []manual.Item{
 	{Term: "--strategy STRATEGY", Text: "Placement STRATEGY: `first-fit` or `best-fit` (default `first-fit`)."},
 	{Term: "--time LIMIT", Text: "The job's wall-clock LIMIT from its launch, as Slurm's `--time` takes it (`MINUTES`, `MINUTES:SECONDS`, `HOURS:MINUTES:SECONDS`, `DAYS-HOURS`, `DAYS-HOURS:MINUTES`, `DAYS-HOURS:MINUTES:SECONDS`) or as a duration (`90m`, `1h30m`): when it expires every task and mpiexec are killed and mrun exits 124; 0, the default, is no limit."},
 	{Term: "--timeout DURATION", Text: "Give up if the job cannot be placed within this DURATION (default `1m0s`)."},
+	{Term: "--timings", Text: "At the end, print on standard error when the job reached each phase, in milliseconds since mrun started and since the previous phase: local Mesos started (with --master local), subscribed, first offers, mpiexec started (its proxy launch lines read), tasks launched (ACCEPT sent), tasks running (every task TASK_RUNNING: its socker has started, its container not yet: creating and starting the containers falls before the first output), first output (of mpiexec), mpiexec exited, tasks ended, framework torn down (TEARDOWN sent), local Mesos stopped, done."},
 }
 
 // mrunExit is mrun's EXIT STATUS, in --help and in mrun(1).

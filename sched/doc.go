@@ -19,7 +19,9 @@
 //   - launch.go: the offers held as placement reads them, and the launch of
 //     a plan placement decided: mpiexec.hydra, then one ACCEPT per host;
 //   - hydra.go: hydra's manual launcher, its HYDRA_LAUNCH lines read into
-//     per-host proxy arguments, and the proxy's socker command line.
+//     per-host proxy arguments, and the proxy's socker command line;
+//   - timings.go: Timings, when the job reached each phase (mrun
+//     --timings), marked by the steps above, and its report.
 //
 // In subpackages: placement (Place, pure: feasible -> rank -> select) and
 // localmesos (the embedded local Mesos of `mrun --master local[:N]`).

@@ -63,6 +63,7 @@ func acknowledged(h handler) handler {
 func (j *jobRun) subscribed(e *scheduler.Event) *result {
 	s := e.GetSubscribed()
 	j.fwID = s.GetFrameworkID().GetValue()
+	j.o.Timings.Mark("subscribed")
 	if h := s.GetHeartbeatIntervalSeconds(); h > 0 {
 		j.heartbeat = time.Duration(h * float64(time.Second))
 	}
@@ -74,6 +75,7 @@ func (j *jobRun) subscribed(e *scheduler.Event) *result {
 // offered holds the new offers and places the job on the offers held; once
 // it fits, it launches it. Offers that come after that are declined.
 func (j *jobRun) offered(e *scheduler.Event) *result {
+	j.o.Timings.Mark("first offers")
 	for _, of := range e.GetOffers().GetOffers() {
 		j.offers[of.GetID().Value] = of
 		j.heldAt[of.GetID().Value] = time.Now()
@@ -123,6 +125,12 @@ func (j *jobRun) updated(e *scheduler.Event) *result {
 	state := st.GetState()
 	if state == mesos.TASK_RUNNING {
 		j.progress("task %s running on %s", id, j.hostOf[id])
+		if j.allReached(mesos.TASK_RUNNING) {
+			j.o.Timings.Mark("tasks running (TASK_RUNNING)")
+		}
+	}
+	if terminal(state) && j.allEnded() {
+		j.o.Timings.Mark("tasks ended")
 	}
 	switch {
 	case j.finishing != nil:

@@ -159,6 +159,7 @@ func (j *jobRun) timeLimitExpired() *result {
 // mpiexecExited records mpiexec's exit status, the job's: the job ends when
 // every task has ended too, or 10 s later.
 func (j *jobRun) mpiexecExited(waitErr error) *result {
+	j.o.Timings.Mark("mpiexec exited")
 	code, err := exitStatus(waitErr)
 	if err != nil {
 		j.killAll()
@@ -280,6 +281,17 @@ func (j *jobRun) allEnded() bool {
 	return true
 }
 
+// allReached reports whether every launched task has reported state s or
+// has ended.
+func (j *jobRun) allReached(s mesos.TaskState) bool {
+	for _, st := range j.tasks {
+		if st == nil || st.GetState() != s && !terminal(st.GetState()) {
+			return false
+		}
+	}
+	return true
+}
+
 // usesAgent reports whether one of the job's tasks was launched on agent id.
 func (j *jobRun) usesAgent(id string) bool {
 	for _, a := range j.agentOf {
@@ -360,6 +372,7 @@ func (j *jobRun) teardown() {
 		j.awaitKilled()
 	}
 	j.call(&scheduler.Call{Type: scheduler.Call_TEARDOWN})
+	j.o.Timings.Mark("framework torn down (TEARDOWN sent)")
 }
 
 // awaitKilled waits up to the kill grace and 5 s more for the tasks to

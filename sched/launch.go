@@ -50,12 +50,14 @@ func (j *jobRun) launch(plan placement.Plan) error {
 		j.declineAll()
 		return err
 	}
+	j.o.Timings.Mark("mpiexec started (launch lines read)")
 	j.agentOf, j.hostOf = map[string]mesos.AgentID{}, map[string]string{}
 	for i, h := range plan.Hosts {
 		if err := j.launchProxy(i, h, launches[i]); err != nil {
 			return err
 		}
 	}
+	j.o.Timings.Mark("tasks launched (ACCEPT sent)")
 	j.declineAll()
 	j.progress("launched %d tasks", len(plan.Hosts))
 	if j.o.TimeLimit > 0 {
@@ -132,9 +134,13 @@ func (j *jobRun) startMpiexec() ([]ProxyLaunch, error) {
 	j.mpiexec = cmd
 	j.mpiDone = make(chan error, 1)
 	j.copied = make(chan struct{})
+	var stdout io.Writer = j.o.Stdout
+	if t := j.o.Timings; t != nil {
+		stdout = &firstWrite{w: stdout, first: func() { t.Mark("first output") }}
+	}
 	go func() {
 		defer close(j.copied)
-		io.Copy(j.o.Stdout, r)
+		io.Copy(stdout, r)
 		j.mpiDone <- cmd.Wait()
 	}()
 	return launches, nil

@@ -55,6 +55,9 @@ type Options struct {
 	// Principal and Secret authenticate the framework (HTTP basic), if set.
 	Principal, Secret string
 	Stdout, Stderr    io.Writer
+	// Timings, if set, records when the job reaches each phase (mrun
+	// --timings).
+	Timings *Timings
 }
 
 // DefaultOfferHold is Options.OfferHold's default.

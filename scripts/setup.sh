@@ -15,7 +15,7 @@ say() { echo "setup: $*"; }
 set --
 # The second line: the runtime libraries of the Mesos 1.12 build the
 # real-agent tier runs (make test-mesos; ../shared/mesos/README.md).
-for pkg in docker.io busybox-static make git util-linux passwd procps ca-certificates mpich libmpich-dev jq rpm logrotate shellcheck python3 \
+for pkg in docker.io busybox-static make git util-linux passwd procps ca-certificates mpich libmpich-dev jq rpm logrotate shellcheck python3 gcc libc6-dev \
 	zstd libprotobuf32 libgrpc++1.51 libgrpc29 libzookeeper-mt2 libarchive13 libsasl2-2 libsasl2-modules libcurl4 libapr1 libsvn1 zlib1g libssl3; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || set -- "$@" "$pkg"
 done

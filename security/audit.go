@@ -54,7 +54,8 @@ type Record struct {
 	DurationMS       *int64       `json:"duration_ms,omitempty"`
 	Version          string       `json:"version"`
 	ConfigHash       string       `json:"config_hash,omitempty"`
-	Truncated        bool         `json:"truncated,omitempty"` // Write cut a string (ending it in "…") or left out arguments or mounts
+	SeccompHash      string       `json:"seccomp_hash,omitempty"` // sha256 of container.seccomp_profile's file; unset: Docker's built-in profile
+	Truncated        bool         `json:"truncated,omitempty"`    // Write cut a string (ending it in "…") or left out arguments or mounts
 }
 
 // Bounds of one record (Write). Strings are measured as JSON-encoded.
@@ -294,7 +295,7 @@ func commandDigest(command []string) (args int, size int64, sum string) {
 func boundRecord(r Record) Record {
 	b := bounder{left: maxRecord - recordFixed}
 	for _, s := range []*string{&r.Time, &r.Event, &r.Reason, &r.Message, &r.User, &r.Host, &r.Image, &r.ImageID,
-		&r.CommandSHA256, &r.Cgroup, &r.MesosContainerID, &r.ContainerID, &r.Version, &r.ConfigHash} {
+		&r.CommandSHA256, &r.Cgroup, &r.MesosContainerID, &r.ContainerID, &r.Version, &r.ConfigHash, &r.SeccompHash} {
 		*s = b.str(*s)
 	}
 	if r.Mounts != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,11 @@ type Config struct {
 
 	// Hash is the sha256 of the file's bytes, recorded in every audit line.
 	Hash string `toml:"-"`
+	// Seccomp is the profile Container.SeccompProfile names, compacted
+	// (LoadConfig reads it; nil when the key is unset: Docker's own), and
+	// SeccompHash the sha256 of the file's bytes, recorded beside Hash.
+	Seccomp     []byte `toml:"-"`
+	SeccompHash string `toml:"-"`
 	// SiteMounts are Mounts.Site, parsed.
 	SiteMounts []Mount `toml:"-"`
 }
@@ -71,6 +77,10 @@ type ContainerConfig struct {
 	Network          string `toml:"network"`
 	PidsLimit        int64  `toml:"pids_limit"`
 	StopGraceSeconds int    `toml:"stop_grace_seconds"`
+	// SeccompProfile is a root-owned JSON seccomp profile given to Docker
+	// for every container instead of the daemon's built-in one ("" keeps
+	// that). See SECURITY.md, "Seccomp and cross-memory attach".
+	SeccompProfile string `toml:"seccomp_profile"`
 }
 
 // AuditConfig says where the audit log is.
@@ -95,46 +105,96 @@ const maxConfigSize = 1 << 20
 // or others, and so must every directory above it, because whoever can write
 // the file, or replace it, decides who gets root-equivalent Docker access.
 func LoadConfig(path string) (*Config, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	data, err := readRootFile("config", path)
 	if err != nil {
-		if errors.Is(err, unix.ELOOP) {
-			return nil, fmt.Errorf("config %s is a symlink; it must be a regular file owned by root", path)
-		}
-		return nil, fmt.Errorf("opening config %s: %w", path, err)
-	}
-	defer f.Close()
-	if err := checkRootOwned(f, path); err != nil {
 		return nil, err
-	}
-	if err := checkParents(path); err != nil {
-		return nil, err
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading config %s: %w", path, err)
-	}
-	if len(data) > maxConfigSize {
-		return nil, fmt.Errorf("config %s is larger than %d bytes", path, maxConfigSize)
 	}
 	cfg, err := ParseConfig(data)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	if p := cfg.Container.SeccompProfile; p != "" {
+		data, err := readRootFile("seccomp profile", p)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: container.seccomp_profile: %w", path, err)
+		}
+		if cfg.Seccomp, err = ParseSeccompProfile(data); err != nil {
+			return nil, fmt.Errorf("config %s: container.seccomp_profile %s: %w", path, p, err)
+		}
+		sum := sha256.Sum256(data)
+		cfg.SeccompHash = "sha256:" + hex.EncodeToString(sum[:])
+	}
 	return cfg, nil
 }
 
-func checkRootOwned(f *os.File, path string) error {
+// readRootFile reads what, at path: a regular file (not a symlink) of at
+// most maxConfigSize bytes, owned by root and not writable by group or
+// others, in directories that are too (checkParents).
+func readRootFile(what, path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if err != nil {
+		if errors.Is(err, unix.ELOOP) {
+			return nil, fmt.Errorf("%s %s is a symlink; it must be a regular file owned by root", what, path)
+		}
+		return nil, fmt.Errorf("opening %s %s: %w", what, path, err)
+	}
+	defer f.Close()
+	if err := checkRootOwned(f, what, path); err != nil {
+		return nil, err
+	}
+	if err := checkParents(what, path); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s %s: %w", what, path, err)
+	}
+	if len(data) > maxConfigSize {
+		return nil, fmt.Errorf("%s %s is larger than %d bytes", what, path, maxConfigSize)
+	}
+	return data, nil
+}
+
+func checkRootOwned(f *os.File, what, path string) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		return fmt.Errorf("checking config %s: %w", path, err)
+		return fmt.Errorf("checking %s %s: %w", what, path, err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return fmt.Errorf("config %s is not a regular file", path)
+		return fmt.Errorf("%s %s is not a regular file", what, path)
 	}
 	if st.Uid != 0 || st.Mode&0o022 != 0 {
-		return fmt.Errorf("config %s must be owned by root and not writable by group or others", path)
+		return fmt.Errorf("%s %s must be owned by root and not writable by group or others", what, path)
 	}
 	return nil
+}
+
+// ParseSeccompProfile checks a Docker seccomp profile (JSON) and returns it
+// compacted, as socker gives it to Docker. Docker parses the rest; socker
+// refuses what is not a JSON object with a defaultAction that denies
+// (SCMP_ACT_ERRNO, _KILL, _KILL_PROCESS, _KILL_THREAD or _TRAP): a
+// profile that allows or only logs by default would be "unconfined" by
+// another name.
+func ParseSeccompProfile(data []byte) ([]byte, error) {
+	var p struct {
+		DefaultAction *string `json:"defaultAction"`
+	}
+	if err := json.Unmarshal(data, &p); err != nil {
+		return nil, fmt.Errorf("not a JSON seccomp profile: %s", oneLine(err.Error()))
+	}
+	if p.DefaultAction == nil {
+		return nil, errors.New("no defaultAction")
+	}
+	switch *p.DefaultAction {
+	case "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP":
+	default:
+		return nil, fmt.Errorf("defaultAction %q does not deny: only a profile that denies what it does not list is accepted", *p.DefaultAction)
+	}
+	var out bytes.Buffer
+	if err := json.Compact(&out, data); err != nil {
+		return nil, fmt.Errorf("not a JSON seccomp profile: %s", oneLine(err.Error()))
+	}
+	return out.Bytes(), nil
 }
 
 // ParseConfig parses and validates config bytes. Unknown keys, invalid
@@ -210,6 +270,9 @@ func (c *Config) validate() error {
 	if c.Container.StopGraceSeconds < 0 || c.Container.StopGraceSeconds > 3600 {
 		return errors.New("container.stop_grace_seconds must be between 0 and 3600")
 	}
+	if p := c.Container.SeccompProfile; p != "" && (!filepath.IsAbs(p) || filepath.Clean(p) != p) {
+		return fmt.Errorf("container.seccomp_profile %q must be an absolute, clean path", p)
+	}
 	if !filepath.IsAbs(c.Audit.Path) || filepath.Clean(c.Audit.Path) != c.Audit.Path {
 		return fmt.Errorf("audit.path %q must be an absolute, clean path", c.Audit.Path)
 	}
@@ -219,17 +282,17 @@ func (c *Config) validate() error {
 // checkParents requires every directory above path, up to /, to be a real
 // directory (not a symlink) owned by root and not writable by group or
 // others: otherwise its owner could swap the config for their own.
-func checkParents(path string) error {
+func checkParents(what, path string) error {
 	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
 		var st unix.Stat_t
 		if err := unix.Lstat(dir, &st); err != nil {
-			return fmt.Errorf("checking directory %s of config %s: %w", dir, path, err)
+			return fmt.Errorf("checking directory %s of %s %s: %w", dir, what, path, err)
 		}
 		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-			return fmt.Errorf("%s (holding config %s) must be a directory, not a symlink", dir, path)
+			return fmt.Errorf("%s (holding %s %s) must be a directory, not a symlink", dir, what, path)
 		}
 		if st.Uid != 0 || st.Mode&0o022 != 0 {
-			return fmt.Errorf("directory %s (holding config %s) must be owned by root and not writable by group or others", dir, path)
+			return fmt.Errorf("directory %s (holding %s %s) must be owned by root and not writable by group or others", dir, what, path)
 		}
 		if dir == "/" {
 			return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -266,7 +267,7 @@ func TestLoadConfig_ParentDirectories(t *testing.T) {
 	if os.Geteuid() != 0 {
 		// Every temporary directory is owned by the test user.
 		p := writeConfig(t, exampleConfig, 0o644)
-		if err := checkParents(p); err == nil || !strings.Contains(err.Error(), "must be owned by root and not writable by group or others") {
+		if err := checkParents("config", p); err == nil || !strings.Contains(err.Error(), "must be owned by root and not writable by group or others") {
 			t.Fatalf("checkParents(%s) = %v, want a refusal", p, err)
 		}
 		return
@@ -475,9 +476,132 @@ func TestPackagedConfigParses(t *testing.T) {
 	want := DefaultConfig()
 	want.Images.Allow = []string{}
 	want.Mounts.Allow = []string{}
+	want.Container.SeccompProfile = "/etc/socker/seccomp.json"
 	got := *cfg
 	got.Hash = ""
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("packaging/socker.toml:\n got %+v\nwant %+v", got, want)
 	}
+}
+
+func TestParseSeccompProfile(t *testing.T) {
+	packaged, err := os.ReadFile(filepath.Join("..", "packaging", "seccomp", "seccomp.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := ParseSeccompProfile(packaged); err != nil || bytes.ContainsAny(out, "\n\t") || !json.Valid(out) {
+		t.Errorf("the packaged profile: %v (%d bytes, one line: %v)", err, len(out), !bytes.ContainsAny(out, "\n\t"))
+	}
+	for _, tt := range []struct {
+		in, out, err string
+	}{
+		{`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [ ]}`, `{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[]}`, ""},
+		{`{"defaultAction":"SCMP_ACT_KILL_PROCESS"}`, `{"defaultAction":"SCMP_ACT_KILL_PROCESS"}`, ""},
+		{`{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[]}`, "", `defaultAction "SCMP_ACT_ALLOW" does not deny`},
+		{`{"defaultAction":"SCMP_ACT_LOG"}`, "", `defaultAction "SCMP_ACT_LOG" does not deny`},
+		{`{"defaultAction":"scmp_act_errno"}`, "", "does not deny"},
+		{`{"syscalls":[]}`, "", "no defaultAction"},
+		{`{"defaultAction":null}`, "", "no defaultAction"},
+		{`{"defaultAction":7}`, "", "not a JSON seccomp profile"},
+		{`[]`, "", "not a JSON seccomp profile"},
+		{`unconfined`, "", "not a JSON seccomp profile"},
+		{"{\"defaultAction\":\"SCMP_ACT_ERRNO\"}\n{}", "", "not a JSON seccomp profile"},
+		{``, "", "not a JSON seccomp profile"},
+	} {
+		out, err := ParseSeccompProfile([]byte(tt.in))
+		if tt.err == "" {
+			if err != nil || string(out) != tt.out {
+				t.Errorf("ParseSeccompProfile(%q) = %q, %v, want %q", tt.in, out, err, tt.out)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.err) || out != nil {
+			t.Errorf("ParseSeccompProfile(%q) = %q, %v, want an error containing %q", tt.in, out, err, tt.err)
+		} else {
+			oneLineErr(t, err)
+		}
+	}
+}
+
+// LoadConfig reads container.seccomp_profile under the config's own rules
+// (root's regular file in root's directories) and refuses, naming the key,
+// whatever it cannot use.
+func TestLoadConfig_SeccompProfile(t *testing.T) {
+	dir := secureTempDir(t)
+	if os.Geteuid() != 0 {
+		// Every file is the test user's: refused as the config would be.
+		p := filepath.Join(dir, "seccomp.json")
+		os.WriteFile(p, []byte(`{"defaultAction":"SCMP_ACT_ERRNO"}`), 0o644)
+		if _, err := readRootFile("seccomp profile", p); err == nil || !strings.Contains(err.Error(), "must be owned by root") {
+			t.Fatalf("readRootFile(%s) = %v, want a refusal", p, err)
+		}
+		return
+	}
+	profile := filepath.Join(dir, "seccomp.json")
+	write := func(data string, mode os.FileMode) {
+		t.Helper()
+		os.Remove(profile)
+		if err := os.WriteFile(profile, []byte(data), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(profile, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	config := writeConfig(t, exampleConfig+"\n", 0o644)
+	data, _ := os.ReadFile(config)
+	text := strings.Replace(string(data), "[container]\n", "[container]\nseccomp_profile = \""+profile+"\"\n", 1)
+	if text == string(data) {
+		t.Fatal("the example config has no [container] section")
+	}
+	if err := os.WriteFile(config, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	const good = "{\n\t\"defaultAction\": \"SCMP_ACT_ERRNO\"\n}\n"
+	write(good, 0o644)
+	cfg, err := LoadConfig(config)
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	sum := sha256.Sum256([]byte(good))
+	if string(cfg.Seccomp) != `{"defaultAction":"SCMP_ACT_ERRNO"}` || cfg.SeccompHash != "sha256:"+hex.EncodeToString(sum[:]) {
+		t.Errorf("Seccomp %q SeccompHash %q", cfg.Seccomp, cfg.SeccompHash)
+	}
+
+	for _, c := range []struct {
+		name  string
+		setup func()
+		says  string
+	}{
+		{"missing", func() { os.Remove(profile) }, "opening seccomp profile " + profile},
+		{"group-writable", func() { write(good, 0o664) }, "seccomp profile " + profile + " must be owned by root"},
+		{"owned by a user", func() { write(good, 0o644); os.Chown(profile, 65534, 65534) }, "must be owned by root"},
+		{"a symlink", func() { os.Remove(profile); os.Symlink(config, profile) }, "is a symlink"},
+		{"a directory", func() { os.Remove(profile); os.Mkdir(profile, 0o755) }, "is not a regular file"},
+		{"allows by default", func() { os.Remove(profile); write(`{"defaultAction":"SCMP_ACT_ALLOW"}`, 0o644) }, "does not deny"},
+		{"not JSON", func() { write("unconfined", 0o644) }, "not a JSON seccomp profile"},
+		{"too large", func() {
+			write(`{"defaultAction":"SCMP_ACT_ERRNO","x":"`+strings.Repeat("a", maxConfigSize)+`"}`, 0o644)
+		}, "larger than"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.setup()
+			cfg, err := LoadConfig(config)
+			if err == nil || !strings.Contains(err.Error(), c.says) || !strings.Contains(err.Error(), "container.seccomp_profile") {
+				t.Fatalf("LoadConfig = %+v, %v, want an error naming container.seccomp_profile and containing %q", cfg, err, c.says)
+			}
+			oneLineErr(t, err)
+		})
+	}
+	t.Run("world-writable directory", func(t *testing.T) {
+		write(good, 0o644)
+		if err := os.Chmod(dir, 0o757); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Chmod(dir, 0o755)
+		if _, err := LoadConfig(config); err == nil || !strings.Contains(err.Error(), "holding seccomp profile") {
+			t.Fatalf("LoadConfig = %v, want a refusal of the profile's directory", err)
+		}
+	})
 }

@@ -45,6 +45,7 @@ type Decision struct {
 	Task      cgroup.Task
 	Network   string
 	PidsLimit int64
+	Seccomp   []byte // the profile Docker is given, compacted; nil: Docker's built-in one
 }
 
 // Denial is the error of a refused request: every refusal of the policy
@@ -215,6 +216,7 @@ func checkImage(in input, d *Decision) error {
 	d.Image = image
 	d.Network = in.p.Config.Container.Network
 	d.PidsLimit = in.p.Config.Container.PidsLimit
+	d.Seccomp = in.p.Config.Seccomp
 	return nil
 }
 

@@ -221,6 +221,21 @@ func TestDecideAllowedVariants(t *testing.T) {
 		if d.Network != "host" || d.PidsLimit != 77 {
 			t.Errorf("Network %q PidsLimit %d, want host 77", d.Network, d.PidsLimit)
 		}
+		if d.Seccomp != nil {
+			t.Errorf("no seccomp_profile: Seccomp %q, want nil (Docker's built-in profile)", d.Seccomp)
+		}
+	})
+
+	t.Run("seccomp profile from config", func(t *testing.T) {
+		p := testPolicy(t)
+		p.Config.Seccomp = []byte(`{"defaultAction":"SCMP_ACT_ERRNO"}`)
+		d, dn := denied(Decide(p, testCaller(), testTask(), testRequest()))
+		if dn != nil {
+			t.Fatalf("Decide denied: %s", dn.Msg)
+		}
+		if string(d.Seccomp) != `{"defaultAction":"SCMP_ACT_ERRNO"}` {
+			t.Errorf("Seccomp %q, want the config's profile", d.Seccomp)
+		}
 	})
 }
 

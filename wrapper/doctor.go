@@ -67,6 +67,13 @@ func (r *doctorReport) install(caller security.Caller, setuid bool) *security.Co
 		"make "+build.ConfigPath+" and every directory above it owned by root and not writable by group or others, and fix the key it names") {
 		cfg = nil
 	}
+	if cfg != nil {
+		profile := "Docker's built-in profile (container.seccomp_profile unset)"
+		if cfg.SeccompHash != "" {
+			profile = cfg.Container.SeccompProfile + " (" + cfg.SeccompHash + ")"
+		}
+		r.check("seccomp", nil, profile, "")
+	}
 	if cfg != nil && setuid {
 		a, err := security.OpenAudit(cfg.Audit.Path)
 		if r.check("audit log", err, cfg.Audit.Path, "create its directory: install -d -o root -g root -m 0700 <dir>") {

@@ -84,6 +84,7 @@ func (s *session) record(event string) security.Record {
 	}
 	if s.cfg != nil {
 		r.ConfigHash = s.cfg.Hash
+		r.SeccompHash = s.cfg.SeccompHash
 	}
 	return r
 }

@@ -102,12 +102,16 @@ func hostConfig(d security.Decision) *container.HostConfig {
 	}
 	init := true
 	pids := d.PidsLimit
+	secopt := []string{"no-new-privileges:true"}
+	if d.Seccomp != nil {
+		secopt = append(secopt, "seccomp="+string(d.Seccomp))
+	}
 	host := &container.HostConfig{
 		NetworkMode: container.NetworkMode(d.Network),
 		IpcMode:     "private",
 		GroupAdd:    groups,
 		CapDrop:     strslice.StrSlice{"ALL"},
-		SecurityOpt: []string{"no-new-privileges:true"},
+		SecurityOpt: secopt,
 		Privileged:  false,
 		Init:        &init,
 		LogConfig:   container.LogConfig{Type: "none"},

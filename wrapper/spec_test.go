@@ -288,6 +288,18 @@ func TestSpecVariants(t *testing.T) {
 			t.Errorf("User %q", cfg.User)
 		}
 	})
+	t.Run("the site's seccomp profile, after no-new-privileges", func(t *testing.T) {
+		d := specDecision()
+		if _, host := Spec(d, specImageID, Wrapper{HostPID: 1}); !reflect.DeepEqual(host.SecurityOpt, []string{"no-new-privileges:true"}) {
+			t.Errorf("no profile configured: SecurityOpt %q, want only no-new-privileges (Docker's built-in profile)", host.SecurityOpt)
+		}
+		d.Seccomp = []byte(`{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[]}`)
+		_, host := Spec(d, specImageID, Wrapper{HostPID: 1})
+		want := []string{"no-new-privileges:true", `seccomp={"defaultAction":"SCMP_ACT_ERRNO","syscalls":[]}`}
+		if !reflect.DeepEqual(host.SecurityOpt, want) {
+			t.Errorf("SecurityOpt %q, want %q", host.SecurityOpt, want)
+		}
+	})
 	t.Run("distinct uid and gid", func(t *testing.T) {
 		d := specDecision()
 		d.Caller.UID, d.Caller.GID = 2001, 3002

@@ -57,7 +57,7 @@ func TestNewFlagSet_Parses(t *testing.T) {
 	fs := newFlagSet(&c)
 	err := fs.Parse(strings.Fields("-N 2 -n 4 -c 0.5 -m 128 --image img:1 --master local:3 --timeout 5s --offer-hold 2s --kill-grace 20s --time 1-0 --end-grace 30s " +
 		"--strategy best-fit --socker /s --mount /a:/a --mount /b:/b:ro --mpiexec /m --principal p --secret-file /f " +
-		"--setup-local u prog arg"))
+		"--setup-local u --timings prog arg"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestNewFlagSet_Parses(t *testing.T) {
 			TimeLimit: 24 * time.Hour, EndGrace: 30 * time.Second,
 		},
 		strategy: "best-fit", secretFile: "/f", setup: "u",
-		mounts: stringList{"/a:/a", "/b:/b:ro"},
+		mounts: stringList{"/a:/a", "/b:/b:ro"}, timings: true,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("parsed %+v\nwant   %+v", c, want)

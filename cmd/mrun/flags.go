@@ -41,6 +41,7 @@ type cli struct {
 	o                           sched.Options
 	strategy, secretFile, setup string
 	mounts                      stringList
+	timings                     bool
 }
 
 // newFlagSet defines mrun's flags, setting c; run parses the command line
@@ -68,6 +69,7 @@ func newFlagSet(c *cli) *flag.FlagSet {
 	fs.StringVar(&o.Principal, "principal", "", usage("principal"))
 	fs.StringVar(&c.secretFile, "secret-file", "", usage("secret-file"))
 	fs.StringVar(&c.setup, "setup-local", "", usage("setup-local"))
+	fs.BoolVar(&c.timings, "timings", false, usage("timings"))
 	return fs
 }
 
@@ -75,7 +77,9 @@ func newFlagSet(c *cli) *flag.FlagSet {
 // docs.MrunOptions ("-N NODES", "Run on NODES distinct agents (default
 // `1`)."): the text without its final period and "(default ...)", which the
 // flag package knows, and with its argument in backquotes, as
-// flag.UnquoteUsage reads it. It is "" for a flag docs does not list.
+// flag.UnquoteUsage reads it; a flag without an argument (--timings) gets
+// an empty pair of backquotes first, so that UnquoteUsage names none. It
+// is "" for a flag docs does not list.
 func usage(name string) string {
 	for _, it := range docs.MrunOptions {
 		term, arg, _ := strings.Cut(it.Term, " ")
@@ -85,6 +89,9 @@ func usage(name string) string {
 		text := strings.TrimSuffix(it.Text, ".")
 		if i := strings.LastIndex(text, " (default `"); i >= 0 && strings.HasSuffix(text, "`)") {
 			text = text[:i]
+		}
+		if arg == "" {
+			return "``" + text
 		}
 		return strings.Replace(text, arg, "`"+arg+"`", 1)
 	}

@@ -25,7 +25,11 @@ func runJob(o sched.Options, agents int, local bool) int {
 			fmt.Fprintf(os.Stderr, "mrun: starting the local Mesos: %v\n", err)
 			return 1
 		}
-		defer c.Close()
+		defer func() {
+			c.Close()
+			o.Timings.Mark("local Mesos stopped")
+		}()
+		o.Timings.Mark("local Mesos started")
 		o.Master = c.URL()
 		fmt.Fprintf(os.Stderr, "mrun: local Mesos with %d agents at %s\n", agents, o.Master)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/sockerhpc/socker/docs"
 	"github.com/sockerhpc/socker/sched"
@@ -14,6 +15,7 @@ import (
 
 // run is mrun: it parses args, runs the job and returns the exit status.
 func run(args []string) int {
+	start := time.Now()
 	var c cli
 	fs := newFlagSet(&c)
 	if err := fs.Parse(args); err != nil {
@@ -49,7 +51,14 @@ func run(args []string) int {
 	if os.Getuid() == 0 {
 		return usageErr("refusing to run a job as root: ranks run as the submitting user, and socker refuses uid 0")
 	}
-	return runJob(c.o, agents, local)
+	if !c.timings {
+		return runJob(c.o, agents, local)
+	}
+	c.o.Timings = sched.NewTimings(start)
+	code := runJob(c.o, agents, local)
+	c.o.Timings.Mark("done")
+	fmt.Fprint(os.Stderr, c.o.Timings.Report())
+	return code
 }
 
 // check completes c.o from the command line (program, mounts, strategy) and

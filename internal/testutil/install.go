@@ -11,14 +11,15 @@ import (
 // directory (Dir, on a filesystem without nosuid), its config in a separate
 // root-owned 0755 directory (socker refuses a config whose directory or any
 // parent is writable by group or others, as /tmp is), and its audit log in
-// Dir/log (root, 0700).
+// Dir/log (root, 0700). SeccompPath, beside the config, is the packaged
+// seccomp profile, for configs that name it.
 type Install struct {
-	Dir, ConfDir, ConfigPath, AuditPath, Socker string
+	Dir, ConfDir, ConfigPath, AuditPath, SeccompPath, Socker string
 }
 
 // NewInstall installs socker with the config that config returns for the
-// audit log's path. Close removes everything it created.
-func NewInstall(prefix string, config func(auditPath string) string) (in *Install, err error) {
+// audit log's and the seccomp profile's paths. Close removes everything it created.
+func NewInstall(prefix string, config func(auditPath, seccompPath string) string) (in *Install, err error) {
 	in = &Install{}
 	defer func() {
 		if err != nil {
@@ -41,7 +42,11 @@ func NewInstall(prefix string, config func(auditPath string) string) (in *Instal
 	if err = os.MkdirAll(filepath.Dir(in.AuditPath), 0o700); err != nil {
 		return nil, err
 	}
-	if err = os.WriteFile(in.ConfigPath, []byte(config(in.AuditPath)), 0o644); err != nil {
+	in.SeccompPath = filepath.Join(in.ConfDir, "seccomp.json")
+	if err = CopyPackagedSeccomp(in.SeccompPath); err != nil {
+		return nil, err
+	}
+	if err = os.WriteFile(in.ConfigPath, []byte(config(in.AuditPath, in.SeccompPath)), 0o644); err != nil {
 		return nil, err
 	}
 	if in.Socker, err = InstallSocker(in.Dir, in.ConfigPath); err != nil {
@@ -80,4 +85,19 @@ func LoopbackHostname() string {
 		}
 	}
 	return name
+}
+
+// CopyPackagedSeccomp writes the packaged seccomp profile
+// (packaging/seccomp/seccomp.json) to path, 0644 (root's, as the tests run),
+// for a config's container.seccomp_profile.
+func CopyPackagedSeccomp(path string) error {
+	root, err := RepoRoot()
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(filepath.Join(root, "packaging", "seccomp", "seccomp.json"))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
 }

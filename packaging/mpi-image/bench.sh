@@ -1,9 +1,12 @@
 #!/bin/sh
-# MPI benchmark, as root: hello world (4 ranks) and ping-pong (2 ranks on two
-# loopback "hosts") natively and with every hydra proxy in a socker container,
-# side by side with ratios. Needs the image (make mpi-image) and Go. What is
-# measured and how: test/bench/mpi/doc.go. Arguments go to the benchmark:
-#   bench.sh [-n RUNS] [-pn RUNS] [-lat-iters N] [-bw-iters N] [-image IMAGE]
+# MPI benchmark, as root, natively and through socker side by side with
+# ratios: (a) 2 ranks in one container (with the packaged and with Docker's
+# built-in seccomp profile), (b) 2 ranks in two containers vs native TCP,
+# (c) a trivial job through mrun with mrun's own timings of its parts, and
+# hello world's bootstrap paths. Needs the image (make mpi-image) and Go.
+# What is measured and how: test/bench/mpi/doc.go. Arguments go to the
+# benchmark:
+#   bench.sh [-n RUNS] [-pn RUNS] [-time SECONDS] [-only a,b,c,hello] [-image IMAGE]
 set -eu
 [ "$(id -u)" = 0 ] || { echo "bench.sh: run as root" >&2; exit 1; }
 cd "$(dirname "$0")/../.."

@@ -4,11 +4,13 @@
 # filesystem is gathered from this host's files —
 #
 #   /usr/bin: hydra_pmi_proxy and mpiexec.hydra (Debian's MPICH 4), the test
-#             programs mpi-hello, mpi-pingpong, mpi-fail (a rank that exits,
-#             aborts or crashes) and mpi-ring (communication, then
-#             MPI_Finalize), mpi-hello.py (a Python MPI hello through ctypes,
-#             as mpi4py's helloworld) with the host's python3 and the part
-#             of its standard library that ctypes needs, and busybox
+#             programs mpi-hello, mpi-pingpong, mpi-perf (IMB-style latency,
+#             bandwidth and Allreduce over message sizes, for the benchmark),
+#             mpi-fail (a rank that exits, aborts or crashes) and mpi-ring
+#             (communication, then MPI_Finalize), mpi-hello.py (a Python
+#             MPI hello through ctypes, as mpi4py's helloworld) with the
+#             host's python3 and the part of its standard library that
+#             ctypes needs, and busybox
 #             (busybox-static) with its applets, so the image has a shell;
 #   /usr/lib: every library those need, as ldd resolves them (the dynamic
 #             loader included), plus what MPICH loads at run time: UCX's
@@ -53,7 +55,7 @@ FORCE=${FORCE:-0}
 UCX_MODULES=${UCX_MODULES:-cma}
 NET_DEVICES=${MPI_IMAGE_NET_DEVICES:-lo}
 here=$(cd "$(dirname "$0")" && pwd)
-PROGRAMS="mpi-hello mpi-pingpong mpi-fail mpi-ring"
+PROGRAMS="mpi-hello mpi-pingpong mpi-perf mpi-fail mpi-ring"
 
 say() { echo "mpi-image: $*"; }
 die() {

@@ -39,6 +39,7 @@ type pkgEntry struct {
 const (
 	pkgSocker   = "/usr/bin/socker"
 	pkgConfig   = "/etc/socker/socker.toml"
+	pkgSeccomp  = "/etc/socker/seccomp.json" // named by the packaged config
 	pkgAuditDir = "/var/log/socker"
 	pkgAuditLog = "/var/log/socker/audit.log"
 	// The enablement link postinstall makes, with or without a running systemd.
@@ -52,6 +53,7 @@ var pkgContents = []pkgEntry{
 	{path: "/etc/logrotate.d/socker", owner: "root", group: "root", mode: 0o644, conffile: true},
 	{path: "/etc/socker", dir: true, owner: "root", group: "root", mode: 0o755},
 	{path: pkgConfig, owner: "root", group: "root", mode: 0o644, conffile: true},
+	{path: pkgSeccomp, owner: "root", group: "root", mode: 0o644, conffile: true},
 	{path: "/usr", dir: true, shared: true},
 	{path: "/usr/bin", dir: true, shared: true},
 	{path: "/usr/bin/mrun", owner: "root", group: "root", mode: 0o755},
@@ -203,7 +205,7 @@ func TestPackage_DebInstallsRunsAndRemoves(t *testing.T) {
 	if st := pkgStatus(t); st != "" && st != "unknown ok not-installed" {
 		t.Errorf("after dpkg --purge: status %q", st)
 	}
-	for _, p := range []string{pkgConfig, "/etc/logrotate.d/socker"} {
+	for _, p := range []string{pkgConfig, pkgSeccomp, "/etc/logrotate.d/socker"} {
 		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s still there after dpkg --purge (%v)", p, err)
 		}
@@ -260,7 +262,7 @@ func pkgPrepare(t *testing.T) {
 		t.Fatalf("a socker package is already on this machine (dpkg status %q): remove it with dpkg --purge socker first", st)
 	}
 	for _, e := range pkgContents {
-		if e.dir || e.path == pkgConfig {
+		if e.dir || e.path == pkgConfig || e.path == pkgSeccomp {
 			continue
 		}
 		if _, err := os.Lstat(e.path); err == nil {
@@ -273,6 +275,7 @@ func pkgPrepare(t *testing.T) {
 	auditDirExisted := pkgExists(pkgAuditDir)
 	groupExisted := exec.Command("getent", "group", "socker").Run() == nil
 	restoreConfig := pkgMoveAside(t, pkgConfig)
+	restoreSeccomp := pkgMoveAside(t, pkgSeccomp)
 
 	t.Cleanup(func() {
 		if st := pkgStatus(t); st != "" && st != "unknown ok not-installed" {
@@ -281,6 +284,7 @@ func pkgPrepare(t *testing.T) {
 			}
 		}
 		restoreConfig()
+		restoreSeccomp()
 		if !auditDirExisted {
 			os.RemoveAll(pkgAuditDir)
 		}
@@ -509,6 +513,9 @@ func pkgAllowImage(t *testing.T, ref string) string {
 	}
 	if len(cfg.Images.Allow) != 1 {
 		t.Fatalf("edited config allows %v", cfg.Images.Allow)
+	}
+	if cfg.Container.SeccompProfile != pkgSeccomp || cfg.Seccomp == nil {
+		t.Fatalf("the packaged config does not give containers the packaged seccomp profile: %q", cfg.Container.SeccompProfile)
 	}
 	return text
 }

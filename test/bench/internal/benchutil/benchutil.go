@@ -20,10 +20,18 @@ type Config struct {
 	Network   string // container.network
 	PidsLimit int    // container.pids_limit
 	Extra     string // more sections, each line ending in a newline, before [audit]
+	// Seccomp sets container.seccomp_profile to the packaged profile
+	// (packaging/seccomp); false leaves Docker's built-in one.
+	Seccomp bool
 }
 
-// Text returns the config file with the audit log at auditPath.
-func (c Config) Text(auditPath string) string {
+// Text returns the config file with the audit log at auditPath and, if
+// c.Seccomp, the seccomp profile at seccompPath.
+func (c Config) Text(auditPath, seccompPath string) string {
+	seccomp := ""
+	if c.Seccomp {
+		seccomp = fmt.Sprintf("seccomp_profile = %q\n", seccompPath)
+	}
 	return fmt.Sprintf(`[images]
 allow = [%q]
 [users]
@@ -33,9 +41,9 @@ deny_groups = ["docker", "sudo", "disk", "adm"]
 network = %q
 pids_limit = %d
 stop_grace_seconds = 10
-%s[audit]
+%s%s[audit]
 path = %q
-`, c.Image, c.Network, c.PidsLimit, c.Extra, auditPath)
+`, c.Image, c.Network, c.PidsLimit, seccomp, c.Extra, auditPath)
 }
 
 // Install builds socker and installs it setuid root with config c in a
