@@ -36,19 +36,54 @@ type cluster struct {
 }
 
 // busyTaskCgroups lists the cgroups under mesos/ in the hierarchies a Mesos
-// agent manages: a test run of someone else's that a starting agent would
-// destroy.
+// agent manages that hold a process (in them or beneath them): a test run of
+// someone else's that a starting agent would destroy. An empty one is what a
+// killed run left behind; it is removed here (deepest first), as the agent
+// would remove it, and does not hold the tier up.
 func busyTaskCgroups() []string {
 	var busy []string
 	for _, h := range mesosHierarchies {
 		ents, _ := os.ReadDir(filepath.Join("/sys/fs/cgroup", h, "mesos"))
 		for _, e := range ents {
-			if e.IsDir() {
+			if !e.IsDir() {
+				continue
+			}
+			cg := filepath.Join("/sys/fs/cgroup", h, "mesos", e.Name())
+			if holdsProcess(cg) {
 				busy = append(busy, filepath.Join(h, "mesos", e.Name()))
+			} else {
+				removeEmptyCgroup(cg)
 			}
 		}
 	}
 	return busy
+}
+
+// holdsProcess says whether a cgroup or one beneath it has a process; one
+// it cannot read counts as held.
+func holdsProcess(cg string) bool {
+	procs, err := os.ReadFile(filepath.Join(cg, "cgroup.procs"))
+	if err != nil || len(strings.TrimSpace(string(procs))) > 0 {
+		return true
+	}
+	ents, _ := os.ReadDir(cg)
+	for _, e := range ents {
+		if e.IsDir() && holdsProcess(filepath.Join(cg, e.Name())) {
+			return true
+		}
+	}
+	return false
+}
+
+// removeEmptyCgroup removes a cgroup without processes, children first.
+func removeEmptyCgroup(cg string) {
+	ents, _ := os.ReadDir(cg)
+	for _, e := range ents {
+		if e.IsDir() {
+			removeEmptyCgroup(filepath.Join(cg, e.Name()))
+		}
+	}
+	os.Remove(cg)
 }
 
 func freePort(t *testing.T) int {
