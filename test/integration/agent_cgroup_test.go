@@ -20,7 +20,8 @@ import (
 
 // clusterConfig is packaging/socker.toml, the packaged config of a cluster
 // node (cgroups.allow_delegated = false), with what a site admin fills in:
-// the images the tests run, the network, and this run's audit log.
+// the images the tests run, the network, this run's audit log, and the
+// packaged seccomp profile where this run put it.
 func clusterConfig(t *testing.T, network string, images ...string) string {
 	t.Helper()
 	root, err := testutil.RepoRoot()
@@ -42,6 +43,7 @@ func clusterConfig(t *testing.T, network string, images ...string) string {
 		{`network = "none"`, fmt.Sprintf("network = %q", network)},
 		{`path = "/var/log/socker/audit.log"`, fmt.Sprintf("path = %q", auditPath)},
 		{"allow_delegated = false", ""},
+		{`seccomp_profile = "/etc/socker/seccomp.json"`, fmt.Sprintf("seccomp_profile = %q", seccompPath)},
 	} {
 		if !strings.Contains(c, r[0]) {
 			t.Fatalf("packaging/socker.toml has no %q", r[0])

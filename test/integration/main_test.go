@@ -37,16 +37,17 @@ const image = "socker-test/tiny:1"
 
 // The fixture every test shares.
 var (
-	dir        string // temporary install directory (0755, on a filesystem without nosuid)
-	confDir    string // root-owned 0755 directory of the config (every parent root-owned too)
-	socker     string // the setuid binary
-	configPath string // compiled into socker
-	auditPath  string
-	shareDir   string // an allowed mount prefix
-	alice      testutil.User
-	mallory    testutil.User // member of a denied group
-	docker     *client.Client
-	baseConfig string
+	dir         string // temporary install directory (0755, on a filesystem without nosuid)
+	confDir     string // root-owned 0755 directory of the config (every parent root-owned too)
+	socker      string // the setuid binary
+	configPath  string // compiled into socker
+	seccompPath string // the packaged seccomp profile, beside the config
+	auditPath   string
+	shareDir    string // an allowed mount prefix
+	alice       testutil.User
+	mallory     testutil.User // member of a denied group
+	docker      *client.Client
+	baseConfig  string
 )
 
 func TestMain(m *testing.M) {
@@ -89,6 +90,10 @@ func setup() error {
 		return err
 	}
 	configPath = filepath.Join(confDir, "socker.toml")
+	seccompPath = filepath.Join(confDir, "seccomp.json")
+	if err := testutil.CopyPackagedSeccomp(seccompPath); err != nil {
+		return err
+	}
 	auditPath = filepath.Join(dir, "log", "audit.log")
 	shareDir = filepath.Join(dir, "share")
 	if err := os.MkdirAll(filepath.Join(dir, "log"), 0o700); err != nil {

@@ -13,21 +13,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/sockerhpc/socker/internal/testutil"
 )
 
 // seccompConfig is baseConfig with the packaged seccomp profile (copied
 // root-owned beside the config), as the packaged configs set it.
 func seccompConfig(t *testing.T) (profile string) {
 	t.Helper()
-	profile = filepath.Join(confDir, "seccomp.json")
-	if err := testutil.CopyPackagedSeccomp(profile); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Remove(profile) })
-	withConfig(t, strings.Replace(baseConfig, "[container]\n", "[container]\nseccomp_profile = \""+profile+"\"\n", 1))
-	return profile
+	withConfig(t, strings.Replace(baseConfig, "[container]\n", "[container]\nseccomp_profile = \""+seccompPath+"\"\n", 1))
+	return seccompPath
 }
 
 // cmaProbe builds testdata/cmaprobe.c static into the allowed mount prefix
