@@ -9,19 +9,12 @@ import (
 
 	// First, for its initialiser: it catches socker's signals before the
 	// Docker client's packages and socker's own initialise.
-	"github.com/sockerhpc/socker/internal/earlysignals"
+	_ "github.com/sockerhpc/socker/internal/earlysignals"
 
 	"github.com/sockerhpc/socker/wrapper"
 )
 
 func main() {
-	// A signal caught during package initialisation would be lost with
-	// this process if ScrubEnvironment re-executes it: it ends socker here.
-	select {
-	case s := <-earlysignals.Stop:
-		os.Exit(wrapper.StoppedBy(s))
-	default:
-	}
 	wrapper.ScrubEnvironment()
 	os.Exit(wrapper.Main(os.Args))
 }

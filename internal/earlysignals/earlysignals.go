@@ -54,11 +54,41 @@ func init() {
 	}
 }
 
+// Handoff ends this process's catching before it re-executes itself, so
+// that no signal dies with it: a signal the Go runtime has taken is queued
+// in this process's memory, which execve discards. It first leaves Caught
+// at the kernel's default (from then on a signal ends this process by its
+// default action, as one does in the microseconds before the Go runtime
+// installs its handlers), then stops Stop, which returns only once every
+// signal the runtime took before is in Stop (os/signal.Stop waits until
+// delivery is idle), and returns the first of them, if any. Whoever calls
+// it must then end the process or execute another program.
+func Handoff() (os.Signal, bool) {
+	for _, s := range Caught {
+		setDefault(s.(syscall.Signal))
+	}
+	signal.Stop(Stop)
+	select {
+	case s := <-Stop:
+		return s, true
+	default:
+		return nil, false
+	}
+}
+
+// setDefault sets sig to SIG_DFL with rt_sigaction(2) (os/signal.Reset
+// would give it back to the Go runtime, which prints its own text for
+// SIGSYS and the like).
+func setDefault(sig syscall.Signal) { setAction(sig, 0) }
+
 // ignore sets sig to SIG_IGN with rt_sigaction(2) (os/signal.Ignore does
 // nothing for a signal the Go runtime does not handle). A failure is not
 // reported: it leaves the signal at its default.
-func ignore(sig syscall.Signal) {
+func ignore(sig syscall.Signal) { setAction(sig, 1) }
+
+// setAction sets sig's handler to SIG_DFL (0) or SIG_IGN (1).
+func setAction(sig syscall.Signal, handler uintptr) {
 	var act struct{ handler, flags, restorer, mask uintptr }
-	act.handler = 1 // SIG_IGN
+	act.handler = handler
 	syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
 }

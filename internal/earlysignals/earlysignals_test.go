@@ -1,7 +1,10 @@
 package earlysignals
 
 import (
+	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -49,4 +52,59 @@ func TestReservedSignalsIgnored(t *testing.T) {
 		syscall.Kill(os.Getpid(), s)
 	}
 	time.Sleep(50 * time.Millisecond) // still alive to end the test
+}
+
+// handoffHelper is what TestHandoff runs in a process of its own (Handoff
+// changes the process's signal state for good).
+const handoffHelper = "EARLYSIGNALS_HANDOFF_HELPER"
+
+func init() {
+	switch os.Getenv(handoffHelper) {
+	case "caught":
+		// A signal taken by the runtime just before Handoff is returned,
+		// not lost with the process.
+		syscall.Kill(os.Getpid(), syscall.SIGTERM)
+		s, ok := Handoff()
+		fmt.Printf("%v %v\n", s, ok)
+		os.Exit(0)
+	case "after":
+		// After Handoff, a signal ends the process by its default action:
+		// no Go runtime text, nothing queued.
+		if s, ok := Handoff(); ok {
+			fmt.Printf("caught %v before sending anything\n", s)
+			os.Exit(3)
+		}
+		syscall.Kill(os.Getpid(), syscall.SIGSYS)
+		time.Sleep(5 * time.Second)
+		fmt.Println("survived SIGSYS")
+		os.Exit(4)
+	}
+}
+
+// Handoff returns a signal the runtime took just before it (20 processes,
+// each signalling itself and then calling Handoff at once), and afterwards
+// a signal takes the kernel's default action: SIGSYS kills the process by
+// SIGSYS, with nothing on stderr (the Go runtime would print its header).
+func TestHandoff(t *testing.T) {
+	for i := range 20 {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), handoffHelper+"=caught")
+		out, err := cmd.CombinedOutput()
+		if err != nil || string(out) != "terminated true\n" {
+			t.Fatalf("process %d: SIGTERM then Handoff: %v, output %q (want \"terminated true\")", i, err, out)
+		}
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), handoffHelper+"=after")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		t.Fatalf("SIGSYS after Handoff: %v, output %q", err, out)
+	}
+	ws := ee.Sys().(syscall.WaitStatus)
+	if !ws.Signaled() || ws.Signal() != syscall.SIGSYS || stderr.Len() != 0 || len(out) != 0 {
+		t.Errorf("SIGSYS after Handoff: %v, stdout %q, stderr %q; want death by SIGSYS and no output", err, out, stderr.String())
+	}
 }

@@ -5,6 +5,7 @@ package integration
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strconv"
@@ -186,4 +187,85 @@ func pipeBytes(t *testing.T, r *os.File) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestSignals_NoneLostAcrossReexec (P7): with a non-empty environment
+// socker re-executes itself, and a signal its first process has caught must
+// not die with that process image. 60 `socker help` as alice, each with an
+// environment (so it re-executes) and its output a pipe the test never reads
+// (so it can only end by a signal), each sent SIGTERM 0-8 ms (fixed seed)
+// after its first process's early initialiser has run (32 in SigIgn): the
+// window from there to its execve. Each must end within 10 s: 143 and one
+// `socker:` line (caught), or dead of SIGTERM with nothing on stderr (sent
+// in the microseconds after the first process handed its signals back, or
+// before the second's initialiser). One that runs on lost the signal.
+func TestSignals_NoneLostAcrossReexec(t *testing.T) {
+	for _, sig := range []syscall.Signal{32, 34} {
+		setDefault(t, sig)
+	}
+	const runs, seed = 60, 20261207
+	rng := rand.New(rand.NewPCG(seed, seed))
+	outcomes := map[string]int{}
+	for i := range runs {
+		delay := time.Duration(rng.IntN(8001)) * time.Microsecond
+		outcomes[signalAcrossReexec(t, i, delay)]++
+	}
+	t.Logf("outcomes: %v", outcomes)
+}
+
+// signalAcrossReexec runs one `socker help` with an environment, sends it
+// SIGTERM delay after its first process ignores 32, and returns how it ended.
+func signalAcrossReexec(t *testing.T, i int, delay time.Duration) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, 4096); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command(socker, "help")
+	cmd.Env = []string{"LANG=C.UTF-8"}
+	cmd.Stdout, cmd.Stderr = w, &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: alice.UID, Gid: alice.GID, Groups: alice.Groups}}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	pid := cmd.Process.Pid
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	defer func() { cmd.Process.Kill(); <-done }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !ignores(pid, 32) {
+		if time.Now().After(deadline) {
+			t.Fatalf("run %d: socker never ignored signal 32", i)
+		}
+		select {
+		case <-done:
+			t.Fatalf("run %d: socker ended before the signal: %v, stderr %q", i, cmd.ProcessState, stderr.String())
+		default:
+		}
+	}
+	time.Sleep(delay)
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Errorf("run %d (SIGTERM %v after the first initialiser): socker runs on: the signal was lost (stderr %q)", i, delay, stderr.String())
+		return "lost"
+	}
+	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	switch {
+	case ws.Signaled() && ws.Signal() == syscall.SIGTERM && stderr.Len() == 0:
+		return "died of SIGTERM"
+	case !ws.Signaled() && ws.ExitStatus() == 143 && stderr.String() == "socker: stopped by terminated\n":
+		return "143, one line"
+	}
+	t.Errorf("run %d (SIGTERM %v after the first initialiser): %v, stderr %q", i, delay, cmd.ProcessState, stderr.String())
+	return "other"
 }
