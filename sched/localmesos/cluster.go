@@ -45,6 +45,11 @@ type Config struct {
 	// Launcher starts task processes (default: ExecLauncher, which needs
 	// root to switch users and create cgroups).
 	Launcher Launcher
+	// HostNamespaces is the default ExecLauncher's: tasks run in this
+	// process's mount and pid namespaces (by default, run as root, each
+	// task has its own, as on an agent with filesystem/linux and
+	// namespaces/pid).
+	HostNamespaces bool
 
 	// HeartbeatInterval is the time between HEARTBEAT events (default 15 s).
 	HeartbeatInterval time.Duration
@@ -154,7 +159,7 @@ func Start(cfg Config) (*Cluster, error) {
 		cfg.Ports = [2]uint64{31000, 32000}
 	}
 	if cfg.Launcher == nil {
-		cfg.Launcher = &ExecLauncher{AllowRoot: cfg.AllowRoot}
+		cfg.Launcher = &ExecLauncher{AllowRoot: cfg.AllowRoot, HostNamespaces: cfg.HostNamespaces}
 	}
 	c := &Cluster{cfg: cfg, owner: uint32(os.Getuid()), masterID: uuid.New(), stop: make(chan struct{}), open: map[net.Conn]bool{},
 		frameworks: map[string]*framework{}, removed: map[string]bool{}, offers: map[string]*offer{},

@@ -27,13 +27,20 @@
 //     user in every hierarchy it isolates (cpu, cpuacct, memory, freezer:
 //     package cgroup's MesosManagedV1, the list socker's gc reads too),
 //     removed when the task ends (launcher.go, cgroups.go). Launchers are
-//     swappable, so the master logic is tested without root.
+//     swappable, so the master logic is tested without root;
+//   - filesystem/linux and namespaces/pid, run as root (Config.HostNamespaces
+//     turns them off): each task has its own mount namespace (the host's
+//     mounts as slaves) and pid namespace with its own /proc; its first
+//     process is the task init, as the task's user (the executor pid), which
+//     runs the command, takes the agent's signals and reports the command's
+//     status (taskinit.go).
 //
 // Where it differs from a real agent on the node: run by a user (mrun
 // --master local), it cannot make cgroups under the root-owned mesos
 // directory, so its tasks go to DelegatedParent(uid)/mesos/<container-id>,
 // beneath a directory root gave that user (delegate.go): a layout no real
-// agent makes, which socker accepts only with cgroups.allow_delegated. It
+// agent makes, which socker accepts only with cgroups.allow_delegated, and
+// its tasks share its namespaces (making them needs root). It
 // isolates no pids, devices or other hierarchy (an agent's cgroups/pids
 // would), and on cgroup v2 it makes mesos/<id>/leaf although Mesos 1.12 has
 // no v2 isolator.

@@ -375,3 +375,79 @@ func TestIntegration_DelegateOwnsOneDirectoryPerHierarchy(t *testing.T) {
 		t.Error("HasDelegation after Undelegate")
 	}
 }
+
+// As root the real launcher gives each task its own mount and pid
+// namespaces with a /proc of its own, as an agent with
+// --isolation=filesystem/linux,namespaces/pid: the task init is its pid 1
+// (as the task's user, the agent's executor pid), the command beneath it,
+// only the task's processes in its /proc; the command's exit status is the
+// task's. With HostNamespaces the task shares ours.
+func TestIntegration_TasksHaveTheirOwnNamespaces(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatalf("this test creates users and cgroups: run it as root (euid is %d)", os.Geteuid())
+	}
+	alice, err := testutil.EnsureUser("sockt-alice", "sockt-g1", "sockt-g2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := func(pid, kind string) string {
+		l, err := os.Readlink("/proc/" + pid + "/ns/" + kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	const script = `readlink /proc/self/ns/mnt; readlink /proc/self/ns/pid; echo $$; tr '\0' ' ' </proc/1/cmdline; echo; ls /proc | grep -c '^[0-9][0-9]*$'; id -u; exit 3`
+	for _, host := range []bool{false, true} {
+		c, err := Start(Config{Agents: 1, AllocationInterval: 100 * time.Millisecond, HeartbeatInterval: time.Second, HostNamespaces: host})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := subscribe(t, c, `{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"sockt-alice","name":"localmesos-ns","failover_timeout":0}}}`)
+		o := s.launchOnOffer("t-ns", script)
+		var last event
+		var executorPID uint32
+		for i := 0; i < 3; i++ {
+			last = s.await(scheduler.Event_UPDATE, 10*time.Second)
+			if st := last.Update.Status; st.GetState() == mesos.TASK_RUNNING {
+				executorPID = st.ContainerStatus.GetExecutorPID()
+			}
+			s.ack(last)
+		}
+		if st := last.Update.Status; st.GetState() != mesos.TASK_FAILED || st.GetMessage() != "Command exited with status 3" {
+			t.Errorf("host namespaces %v: %s, want TASK_FAILED with the command's status 3", host, last.rec)
+		}
+		cid := last.Update.Status.ContainerStatus.ContainerID.Value
+		sandbox := filepath.Join(c.WorkDir(), "slaves", o.AgentID.Value, "frameworks", s.fwID, "executors", "t-ns", "runs", cid)
+		out, _ := os.ReadFile(filepath.Join(sandbox, "stdout"))
+		errOut, _ := os.ReadFile(filepath.Join(sandbox, "stderr"))
+		c.Close()
+		t.Logf("host namespaces %v, executor pid %d:\n%s%s", host, executorPID, out, errOut)
+		lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+		if len(lines) != 6 {
+			t.Fatalf("task printed %q (stderr %q)", out, errOut)
+		}
+		mnt, pid, self, init, procs, uid := lines[0], lines[1], lines[2], strings.TrimSpace(lines[3]), lines[4], lines[5]
+		if uid != strconv.Itoa(int(alice.UID)) {
+			t.Errorf("host namespaces %v: uid %s, want %d", host, uid, alice.UID)
+		}
+		if host {
+			if mnt != ns("self", "mnt") || pid != ns("self", "pid") {
+				t.Errorf("HostNamespaces: task in %s %s, want ours", mnt, pid)
+			}
+			continue
+		}
+		if mnt == ns("self", "mnt") || pid == ns("self", "pid") {
+			t.Errorf("task in our namespaces (%s %s)", mnt, pid)
+		}
+		if n, _ := strconv.Atoi(self); n < 2 || n > 64 || !strings.HasPrefix(init, taskInitName+" ") {
+			t.Errorf("task shell is pid %s under %q, want a small pid under the task init, pid 1", self, init)
+		}
+		if n, _ := strconv.Atoi(procs); n < 3 || n > 5 {
+			t.Errorf("the task's /proc lists %s processes, want its own few (init, shell, ls, grep)", procs)
+		}
+		if executorPID == 0 || executorPID == 1 {
+			t.Errorf("executor pid %d, want the task init's pid as the agent sees it", executorPID)
+		}
+	}
+}

@@ -1,14 +1,18 @@
 package localmesos
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 
 	mesos "github.com/mesos/mesos-go/api/v1/lib"
@@ -65,9 +69,17 @@ func (e *SandboxError) Error() string { return e.Message }
 // as that same user: in a cgroup beneath DelegatedParent(uid) if root
 // delegated one (Delegate), a layout a real agent never makes, else without
 // a cgroup.
+//
+// Run as root, it also gives each task its own mount and pid namespaces, as
+// an agent with --isolation=filesystem/linux,namespaces/pid does: the
+// task's first process is the task init (taskinit.go), which runs the
+// command beneath it with a /proc of its own, unless HostNamespaces.
 type ExecLauncher struct {
 	// AllowRoot lets tasks run as root.
 	AllowRoot bool
+	// HostNamespaces runs tasks in this process's mount and pid
+	// namespaces, as an agent without filesystem/linux and namespaces/pid.
+	HostNamespaces bool
 }
 
 // trampoline waits on fd 3 until the agent has put it in the task's cgroup,
@@ -110,6 +122,13 @@ func (l *ExecLauncher) Launch(spec LaunchSpec) (Process, error) {
 	}
 	p := &execProcess{cg: cg, cmd: cmd("/bin/sh", append([]string{"-c", trampoline, "sh"}, argv...)...)}
 	p.cmd.SysProcAttr.Credential = cred
+	if cred != nil && !l.HostNamespaces {
+		// The task init, as root, is the new namespaces' first process.
+		p.cmd = cmd("/proc/self/exe")
+		p.cmd.Args = taskInitArgs(cred, argv)
+		p.cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWNS | syscall.CLONE_NEWPID
+		p.namespaced = true
+	}
 	if err := p.startInCgroup(cred); err != nil {
 		cg.destroy()
 		return nil, err
@@ -145,21 +164,42 @@ func (p *execProcess) startInCgroup(cred *syscall.Credential) error {
 	if err != nil {
 		return err
 	}
-	defer w.Close()
-	p.cmd.ExtraFiles = []*os.File{r}
+	p.cmd.ExtraFiles = []*os.File{r} // the trampoline's fd 3, the init's initCtlFD
+	var statusW *os.File
+	if p.namespaced {
+		if p.status, statusW, err = os.Pipe(); err != nil {
+			r.Close()
+			w.Close()
+			return err
+		}
+		p.cmd.ExtraFiles = append(p.cmd.ExtraFiles, statusW) // initStatusFD
+	}
 	err = p.cmd.Start()
 	r.Close()
-	if err != nil {
+	if statusW != nil {
+		statusW.Close()
+	}
+	if err == nil {
+		if err = p.cg.add(p.cmd.Process.Pid); err == nil {
+			_, err = w.Write([]byte("go\n"))
+		}
+		if err != nil {
+			p.cmd.Process.Kill()
+			p.cmd.Wait()
+		}
+	}
+	if err != nil || !p.namespaced {
+		w.Close()
+		if p.status != nil {
+			p.status.Close()
+		}
 		return err
 	}
-	if err = p.cg.add(p.cmd.Process.Pid); err == nil {
-		_, err = w.Write([]byte("go\n"))
-	}
-	if err != nil {
-		p.cmd.Process.Kill()
-		p.cmd.Wait()
-	}
-	return err
+	// The init keeps the control pipe for the agent's signals, and says
+	// when it runs as the task's user (or ends: then Wait reports why).
+	p.ctl, p.report = w, bufio.NewReader(p.status)
+	p.report.ReadString('\n')
+	return nil
 }
 
 // TaskCredential resolves the user a task runs as, with the checks of an
@@ -249,11 +289,29 @@ func makeSandbox(dir string, uid, gid int) (stdout, stderr *os.File, err error) 
 type execProcess struct {
 	cmd *exec.Cmd
 	cg  *taskCgroup // nil when not running as root
+	// namespaced: cmd is the task init (taskinit.go), which takes signals
+	// on ctl and reports the command's wait status on status (report).
+	namespaced bool
+	ctl        *os.File
+	status     *os.File
+	report     *bufio.Reader
+	ctlMu      sync.Mutex
 }
 
 func (p *execProcess) Pid() int { return p.cmd.Process.Pid }
 
 func (p *execProcess) Signal(sig syscall.Signal) error {
+	if p.namespaced && sig != syscall.SIGKILL {
+		// Through the init (see initCtlFD); SIGKILL reaches it, and
+		// so ends the namespace, from here.
+		p.ctlMu.Lock()
+		defer p.ctlMu.Unlock()
+		if p.ctl == nil {
+			return os.ErrClosed
+		}
+		_, err := fmt.Fprintf(p.ctl, "%d\n", int(sig))
+		return err
+	}
 	err := syscall.Kill(-p.cmd.Process.Pid, sig)
 	if sig == syscall.SIGKILL && p.cg != nil {
 		p.cg.kill()
@@ -274,5 +332,19 @@ func (p *execProcess) Wait() (syscall.WaitStatus, error) {
 			log.Printf("localmesos: %v", err) // the task's status stands
 		}
 	}
-	return p.cmd.ProcessState.Sys().(syscall.WaitStatus), nil
+	ws := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if p.namespaced {
+		// The command's status, if the init lived to report it (not if it
+		// was killed, or could not run the command: then its own).
+		p.ctlMu.Lock()
+		p.ctl.Close()
+		p.ctl = nil
+		p.ctlMu.Unlock()
+		b, _ := io.ReadAll(p.report)
+		p.status.Close()
+		if n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 32); err == nil {
+			ws = syscall.WaitStatus(n)
+		}
+	}
+	return ws, nil
 }
