@@ -15,7 +15,7 @@ IMAGE   ?= socker-test/tiny:1
 LDFLAGS := -s -w -X github.com/sockerhpc/socker/internal/build.ConfigPath=$(CONFIG) -X github.com/sockerhpc/socker/internal/build.Version=$(VERSION)
 BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags '$(LDFLAGS)'
 
-.PHONY: help build man package test integration test-mesos test-all check fmt vet shellcheck deps-check deps-list fuzz install demo bench mpi-image clean
+.PHONY: help build man package test integration test-mesos test-v2 test-all check fmt vet shellcheck deps-check deps-list fuzz install demo bench mpi-image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ integration: ## root tests: real dockerd, setuid binary, users, cgroups (as root
 test-mesos: ## real-agent tier: mrun jobs through a real Mesos 1.12 master and agent on loopback, three isolator sets (as root; on its own, before integration)
 	$(GO) test -tags integration -count=1 -timeout 20m -v ./test/realagent/
 
+test-v2: ## cgroup v2 tier: the .deb and test/v2 in a Debian 12 guest with systemd on cgroup v2, under qemu (as root; slow: TCG)
+	scripts/vm/test-v2.sh
+
 test-all: ## the README's test command (scripts/test.sh): set up this machine, then every tier (as root)
 	scripts/test.sh
 
@@ -49,6 +52,7 @@ fmt: ## fail if gofmt would change anything
 vet: ## go vet, including the integration-tagged files
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
+	$(GO) vet -tags v2 ./test/v2/
 
 # Every shell script in scripts/, packaging/ and .ci/ that git knows of
 # (tracked, or new and not ignored): *.sh, or a sh/bash/dash shebang.

@@ -46,9 +46,25 @@ func createContainer(ctx context.Context, cli dockerAPI, d security.Decision, im
 	cfg, host := Spec(d, imageID, w)
 	created, err := cli.ContainerCreate(ctx, cfg, host, nil, nil, "")
 	if err != nil {
+		if driverErr := cgroupDriverProblem(ctx, cli); driverErr != nil {
+			return "", failed(exitcode.Config, "docker-cgroup-driver", driverErr)
+		}
 		return "", failed(exitcode.Unavailable, "docker-create", fmt.Errorf("creating container: %w", err))
 	}
 	return created.ID, nil
+}
+
+// cgroupDriverProblem is, after a failed create, why Docker cannot place a
+// container in the task cgroup if it is its cgroup driver: with the systemd
+// driver (Docker's default on cgroup v2 with systemd) a CgroupParent must be
+// a systemd slice, and /mesos/<id> cannot be named as one. Asked only after
+// a failure, so that a launch costs no extra round trip.
+func cgroupDriverProblem(ctx context.Context, cli dockerAPI) error {
+	info, err := cli.Info(ctx)
+	if err != nil || info.CgroupDriver == "" || info.CgroupDriver == "cgroupfs" {
+		return nil
+	}
+	return fmt.Errorf("Docker uses the %q cgroup driver, which cannot place a container in the Mesos task cgroup; socker needs cgroupfs: an admin must start dockerd with --exec-opt native.cgroupdriver=cgroupfs (or \"exec-opts\": [\"native.cgroupdriver=cgroupfs\"] in /etc/docker/daemon.json; socker doctor checks it)", info.CgroupDriver)
 }
 
 // stoppedBefore is a failure if one of stopSignals has arrived already:

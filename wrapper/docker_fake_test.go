@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/sockerhpc/socker/cgroup"
 	"github.com/sockerhpc/socker/internal/exitcode"
+	"github.com/sockerhpc/socker/security"
 )
 
 // fakeDocker is dockerAPI with canned answers; it records the calls made.
@@ -30,6 +32,7 @@ type fakeDocker struct {
 	mu       sync.Mutex
 	calls    []string
 	inspect  container.InspectResponse
+	info     system.Info
 	errs     map[string]error // method name -> its error
 	list     []container.Summary
 	removeOf []container.RemoveOptions
@@ -83,7 +86,7 @@ func (f *fakeDocker) ContainerRemove(_ context.Context, id string, opts containe
 func (f *fakeDocker) ContainerList(context.Context, container.ListOptions) ([]container.Summary, error) {
 	return f.list, f.call("ContainerList")
 }
-func (f *fakeDocker) Info(context.Context) (system.Info, error) { return system.Info{}, f.call("Info") }
+func (f *fakeDocker) Info(context.Context) (system.Info, error) { return f.info, f.call("Info") }
 
 // waitFor polls until the fake has seen call, or fails.
 func waitFor(t *testing.T, f *fakeDocker, call string) {
@@ -289,3 +292,33 @@ func TestRemove(t *testing.T) {
 }
 
 func captureStderr(t *testing.T, f func()) string { return capture(t, &os.Stderr, f) }
+
+// A failed create asks Docker for its cgroup driver: with systemd's, the
+// failure says what the admin must change (exit 78, its own reason); with
+// cgroupfs it is Docker's error as it came (exit 69). A create that works
+// asks nothing more.
+func TestCreateContainer_CgroupDriver(t *testing.T) {
+	createErr := errors.New(`Error response from daemon: cgroup-parent for systemd cgroup should be a valid slice named as "xxx.slice"`)
+	for _, tc := range []struct {
+		driver, reason string
+		code           int
+		says           string
+	}{
+		{"systemd", "docker-cgroup-driver", 78, `Docker uses the "systemd" cgroup driver, which cannot place a container in the Mesos task cgroup; socker needs cgroupfs: an admin must start dockerd with --exec-opt native.cgroupdriver=cgroupfs`},
+		{"cgroupfs", "docker-create", 69, "creating container: " + createErr.Error()},
+	} {
+		f := &fakeDocker{info: system.Info{CgroupDriver: tc.driver}, errs: map[string]error{"ContainerCreate": createErr}}
+		_, err := createContainer(context.Background(), f, security.Decision{}, "sha256:1", Wrapper{})
+		var fe *failure
+		if !errors.As(err, &fe) || fe.reason != tc.reason || fe.code != tc.code || !strings.HasPrefix(fe.Error(), tc.says) {
+			t.Errorf("driver %s: %#v (%v), want %s %d %q", tc.driver, fe, err, tc.reason, tc.code, tc.says)
+		}
+		if got := f.got(); !slices.Equal(got, []string{"ContainerCreate", "Info"}) {
+			t.Errorf("driver %s: calls %v", tc.driver, got)
+		}
+	}
+	f := &fakeDocker{}
+	if _, err := createContainer(context.Background(), f, security.Decision{}, "sha256:1", Wrapper{}); err != nil || !slices.Equal(f.got(), []string{"ContainerCreate"}) {
+		t.Errorf("a create that works: %v, calls %v", err, f.got())
+	}
+}
