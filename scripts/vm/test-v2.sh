@@ -7,7 +7,7 @@
 # reruns about 10 s); the guest boots in 1-2.5 min under TCG (README of
 # ../shared/vm: /dev/kvm here cannot run Debian's kernel). The guest is
 # powered off at the end, pass or fail; its console log stays in
-# $SOCKER_VM_DIR/run.
+# $SOCKER_VM_DIR/run. SOCKER_V2_RUN (a go test -run pattern) picks tests.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 VM=scripts/vm
@@ -43,6 +43,6 @@ say "guest vm1 answers ssh"
 say "package installed in the guest"
 
 status=0
-"$VM/ssh.sh" 1 /host/v2.test -test.v -test.count=1 -test.timeout 30m || status=$?
+"$VM/ssh.sh" 1 /host/v2.test -test.v -test.count=1 -test.timeout 30m -test.run "'${SOCKER_V2_RUN:-.}'" || status=$?
 say "v2 tests ended with status $status"
 exit "$status"
