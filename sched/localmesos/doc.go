@@ -30,7 +30,8 @@
 //     swappable, so the master logic is tested without root;
 //   - filesystem/linux and namespaces/pid, run as root (Config.HostNamespaces
 //     turns them off): each task has its own mount namespace (the host's
-//     mounts as slaves) and pid namespace with its own /proc; its first
+//     mounts as slaves) and, on Linux >= 6.11 (where socker can run in
+//     one), pid namespace with its own /proc; its first
 //     process is the task init, as the task's user (the executor pid), which
 //     runs the command, takes the agent's signals and reports the command's
 //     status (taskinit.go).

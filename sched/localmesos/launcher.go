@@ -73,7 +73,8 @@ func (e *SandboxError) Error() string { return e.Message }
 // Run as root, it also gives each task its own mount and pid namespaces, as
 // an agent with --isolation=filesystem/linux,namespaces/pid does: the
 // task's first process is the task init (taskinit.go), which runs the
-// command beneath it with a /proc of its own, unless HostNamespaces.
+// command beneath it with a /proc of its own, unless HostNamespaces. (The
+// pid namespace only on Linux >= 6.11: see pidNamespaces.)
 type ExecLauncher struct {
 	// AllowRoot lets tasks run as root.
 	AllowRoot bool
@@ -125,8 +126,12 @@ func (l *ExecLauncher) Launch(spec LaunchSpec) (Process, error) {
 	if cred != nil && !l.HostNamespaces {
 		// The task init, as root, is the new namespaces' first process.
 		p.cmd = cmd("/proc/self/exe")
-		p.cmd.Args = taskInitArgs(cred, argv)
-		p.cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWNS | syscall.CLONE_NEWPID
+		pidNS := pidNamespaces()
+		p.cmd.Args = taskInitArgs(cred, pidNS, argv)
+		p.cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWNS
+		if pidNS {
+			p.cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWPID
+		}
 		p.namespaced = true
 	}
 	if err := p.startInCgroup(cred); err != nil {

@@ -2,7 +2,8 @@ package localmesos
 
 // The task init: what an agent with --isolation=filesystem/linux,
 // namespaces/pid gives a task. ExecLauncher, run as root, starts it in a new
-// mount and pid namespace as their first process, by re-executing this
+// mount and pid namespace (the pid namespace on Linux >= 6.11 only: see
+// pidNamespaces) as their first process, by re-executing this
 // binary under the name taskInitName (as the Mesos containerizer's `launch`
 // helper is a container's first process, with the command executor beneath
 // it). It makes the host's mounts slaves in the new namespace (nothing the
@@ -47,26 +48,53 @@ const (
 )
 
 func init() {
-	if len(os.Args) > 0 && os.Args[0] == taskInitName && os.Getpid() == 1 {
-		os.Exit(taskInit(os.Args[1:]))
+	if len(os.Args) > 1 && os.Args[0] == taskInitName && (os.Args[1] == "pidns" || os.Args[1] == "hostpid") {
+		os.Exit(taskInit(os.Args[2:], os.Args[1] == "pidns"))
 	}
 }
 
-// taskInitArgs is the init's argv for a command argv run as cred.
-func taskInitArgs(cred *syscall.Credential, argv []string) []string {
+// taskInitArgs is the init's argv for a command argv run as cred, in a
+// pid namespace of its own if pidNS.
+func taskInitArgs(cred *syscall.Credential, pidNS bool, argv []string) []string {
 	groups := make([]string, len(cred.Groups))
 	for i, g := range cred.Groups {
 		groups[i] = strconv.FormatUint(uint64(g), 10)
 	}
-	return append([]string{taskInitName, strconv.FormatUint(uint64(cred.Uid), 10),
+	ns := "hostpid"
+	if pidNS {
+		ns = "pidns"
+	}
+	return append([]string{taskInitName, ns, strconv.FormatUint(uint64(cred.Uid), 10),
 		strconv.FormatUint(uint64(cred.Gid), 10), strings.Join(groups, ","), "--"}, argv...)
 }
 
-// taskInit is the init's whole life (args: uid gid groups -- argv); it
+// pidNamespaces reports whether tasks get a pid namespace of their own:
+// on Linux >= 6.11 only, where socker, inside one, can still find the
+// Docker daemon's mount namespace (PIDFD_GET_MNT_NAMESPACE; SECURITY.md,
+// "Minimum versions"). Before, it refuses to run there, so a local Mesos
+// whose tasks run socker keeps them in its pid namespace, as an agent
+// without namespaces/pid.
+func pidNamespaces() bool {
+	var u unix.Utsname
+	return unix.Uname(&u) == nil && releaseAtLeast(unix.ByteSliceToString(u.Release[:]), 6, 11)
+}
+
+// releaseAtLeast reports whether a kernel release ("6.1.0-57-amd64")
+// is major.minor or later; one it cannot read is not.
+func releaseAtLeast(release string, major, minor int) bool {
+	var ma, mi int
+	if n, _ := fmt.Sscanf(release, "%d.%d", &ma, &mi); n != 2 {
+		return false
+	}
+	return ma > major || ma == major && mi >= minor
+}
+
+// taskInit is the init's whole life (args: uid gid groups -- argv; pidNS:
+// it is the first process of a new pid namespace); it
 // returns the init's exit status when it could not run the command (its
 // reason on stderr, the sandbox's), 0 once it has reported the command's
 // status.
-func taskInit(args []string) int {
+func taskInit(args []string, pidNS bool) int {
 	fail := func(code int, format string, a ...any) int {
 		fmt.Fprintf(os.Stderr, "localmesos task init: "+format+"\n", a...)
 		return code
@@ -90,8 +118,10 @@ func taskInit(args []string) int {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
 		return fail(125, "making the host's mounts slaves: %v", err)
 	}
-	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-		return fail(125, "mounting the task's /proc: %v", err)
+	if pidNS {
+		if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+			return fail(125, "mounting the task's /proc: %v", err)
+		}
 	}
 	// From here on the task's user, as the executor a Mesos agent starts
 	// beneath its launch helper (and the agent's executor pid names).

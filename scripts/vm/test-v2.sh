@@ -26,7 +26,9 @@ cleanup() { "$VM/down.sh" >/dev/null 2>&1 || true; rm -rf "$share"; }
 trap cleanup EXIT
 cp "$deb" "$share/socker.deb"
 CGO_ENABLED=0 go test -c -tags v2 -o "$share/v2.test" ./test/v2
-say "built $(basename "$deb") and the v2 test binary"
+docker save -o "$share/mpich.tar" socker/mpich:4 # the main job's image (scripts/setup.sh built it)
+chmod 644 "$share/mpich.tar"
+say "built $(basename "$deb"), the v2 test binary and the MPI image's tarball"
 
 "$VM/build-image.sh" | sed 's/^/  /'
 say "guest image ready"

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sockerhpc/socker/cgroup"
 	"github.com/sockerhpc/socker/internal/testutil"
+	"github.com/sockerhpc/socker/sched/localmesos"
 )
 
 const (
@@ -26,6 +27,8 @@ const (
 	auditLog  = "/var/log/socker/audit.log"
 	image     = "tiny:1" // docker import of the guest image's busybox root
 	imageTar  = "/usr/local/share/socker/tiny.tar"
+	mpiImage  = "socker/mpich:4" // the host's, docker-saved into the share
+	mpiTar    = "/host/mpich.tar"
 	mesosRoot = "/sys/fs/cgroup/mesos"
 )
 
@@ -70,7 +73,14 @@ func setUp() error {
 	if packagedConfig, err = os.ReadFile(config); err != nil {
 		return err
 	}
-	cfg := bytes.Replace(packagedConfig, []byte("allow = []"), []byte(`allow = ["docker.io/library/tiny:1"]`), 1)
+	if exec.Command("docker", "image", "inspect", mpiImage).Run() != nil {
+		if out, err := exec.Command("docker", "load", "-i", mpiTar).CombinedOutput(); err != nil {
+			return fmt.Errorf("docker load %s: %v: %s", mpiTar, err, out)
+		}
+	}
+	// The MPI image allowed too, and the host network hydra's proxies need.
+	cfg := bytes.Replace(packagedConfig, []byte("allow = []"), []byte(`allow = ["docker.io/library/tiny:1", "docker.io/socker/mpich:4"]`), 1)
+	cfg = bytes.Replace(cfg, []byte(`network = "none"`), []byte(`network = "host"`), 1)
 	if bytes.Equal(cfg, packagedConfig) {
 		return fmt.Errorf("%s has no empty images.allow to fill", config)
 	}
@@ -289,6 +299,74 @@ func TestDoctorAndExplain(t *testing.T) {
 	assertNoContainer(t, tc)
 }
 
+// The main job on a v2 node: a local Mesos run by root (shared, as a site
+// would run one for its users) makes each task's cgroup as a v2 agent does
+// (/mesos/<id> with the limits, the task in /mesos/<id>/leaf, its own mount
+// and pid namespaces), and alice's `mrun -N 2 -n 4 mpi-hello` through it
+// runs every rank as alice, each node's ranks in a socker container beneath
+// its task's cgroup (the start and exit records; inside, Docker's private
+// cgroup namespace shows the rank its cgroup as /).
+func TestMrun_MainJobOnV2(t *testing.T) {
+	useDriver(t, "cgroupfs")
+	cluster, err := localmesos.Start(localmesos.Config{Agents: 2, CPUs: 2, Mem: 1024, Shared: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	since := time.Now()
+	cmd := exec.Command("/usr/bin/mrun", "-N", "2", "-n", "4", "-c", "0.5", "-m", "128", "--image", mpiImage,
+		"--master", cluster.URL(), "--socker", socker, "--timeout", "300s", "mpi-hello")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: alice.UID, Gid: alice.GID, Groups: alice.Groups}}
+	cmd.Dir = "/tmp"
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/tmp", "LC_ALL=C", "UCX_NET_DEVICES=lo"}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	t.Logf("mrun took %v: %v\nstdout:\n%s\nstderr:\n%s", time.Since(since).Round(time.Millisecond), err, out.String(), errb.String())
+	if err != nil {
+		logs, _ := filepath.Glob(filepath.Join(cluster.WorkDir(), "slaves/*/frameworks/*/executors/*/runs/*/stderr"))
+		for _, l := range logs {
+			t.Logf("%s:\n%s", l, readFile(t, l))
+		}
+		t.Fatalf("mrun failed: %v", err)
+	}
+	ranks := 0
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 10 || f[0] != "rank" || f[3] != "4" || f[7] != strconv.Itoa(int(alice.UID)) {
+			t.Errorf("unexpected rank line %q (want rank R of 4 on HOST uid %d cgroup PATH)", l, alice.UID)
+			continue
+		}
+		ranks++
+	}
+	if ranks != 4 {
+		t.Errorf("%d rank lines, want 4", ranks)
+	}
+	recs := recordsSince(t, since)
+	starts, verified := map[string]string{}, 0
+	for _, r := range recs {
+		id, _ := r["container_id"].(string)
+		switch r["event"] {
+		case "start":
+			starts[id], _ = r["cgroup"].(string)
+		case "exit":
+			if v, _ := r["cgroup_verified"].(bool); v {
+				verified++
+			}
+		case "deny", "error":
+			t.Errorf("audited %v: %v", r["event"], r["message"])
+		}
+	}
+	for id, cg := range starts {
+		if !strings.HasPrefix(cg, "/mesos/") || strings.HasSuffix(cg, "/leaf") {
+			t.Errorf("container %.12s started in %q, want a task cgroup /mesos/<id>", id, cg)
+		}
+	}
+	if len(starts) != 2 || verified != 2 {
+		t.Errorf("%d containers started, %d exits with the placement verified; want 2 and 2", len(starts), verified)
+	}
+}
+
 // ---- helpers ----
 
 type result struct {
@@ -395,6 +473,28 @@ func lastRecord(t *testing.T, id, event string) map[string]any {
 		t.Fatalf("no %s record for container %.12s in %s", event, id, auditLog)
 	}
 	return last
+}
+
+// recordsSince is every audit record written at or after since.
+func recordsSince(t *testing.T, since time.Time) []map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(auditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		var r map[string]any
+		if json.Unmarshal(l, &r) != nil {
+			continue
+		}
+		if ts, _ := r["time"].(string); ts != "" {
+			if at, err := time.Parse(time.RFC3339Nano, ts); err == nil && !at.Before(since.Add(-time.Second)) {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
 }
 
 func systemdProps(t *testing.T, unit string, props ...string) map[string]string {
