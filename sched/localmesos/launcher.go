@@ -156,9 +156,10 @@ func taskArgv(c *mesos.CommandInfo) []string {
 }
 
 // startInCgroup starts p's trampoline, which runs as the task's user (cred;
-// nil: ours), in its own process group, and lets it exec the command once it
-// has been moved into p's cgroup. With --switch_user the task's user gets its
-// cgroup directories first. The caller destroys the cgroup on an error.
+// nil: ours), or the task init (p.namespaced), in its own process group, and
+// lets it run the command once it has been moved into p's cgroup. With
+// --switch_user the task's user gets its cgroup directories first. The
+// caller destroys the cgroup on an error.
 func (p *execProcess) startInCgroup(cred *syscall.Credential) error {
 	if cred != nil {
 		if err := p.cg.chown(int(cred.Uid), int(cred.Gid)); err != nil {
