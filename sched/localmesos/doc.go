@@ -43,8 +43,9 @@
 // agent makes, which socker accepts only with cgroups.allow_delegated, and
 // its tasks share its namespaces (making them needs root). It
 // isolates no pids, devices or other hierarchy (an agent's cgroups/pids
-// would), and on cgroup v2 it makes mesos/<id>/leaf although Mesos 1.12 has
-// no v2 isolator.
+// would). On cgroup v2 it makes mesos/<id> with the limits and the task in
+// mesos/<id>/leaf, as the cgroups v2 isolator of ../shared/mesos's build
+// (later than the 1.12.0 tag; apache/mesos docs/cgroups2-support.md) does.
 //
 // What it is not: a production master. Its only authentication is the
 // kernel's peer credentials on its socket, its only authorization that a
