@@ -82,39 +82,9 @@ func TestSignals_CaughtFromEarlyInit(t *testing.T) {
 // it). checkCaller also checks that alice may signal her socker.
 func signalEarly(t *testing.T, n syscall.Signal, checkCaller bool) bool {
 	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, 4096); err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd := exec.Command(socker, "help")
-	cmd.Env = []string{}
-	cmd.Stdout, cmd.Stderr = w, &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: alice.UID, Gid: alice.GID, Groups: alice.Groups}}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	pid := cmd.Process.Pid
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	defer func() { cmd.Process.Kill(); <-done }()
-
-	deadline := time.Now().Add(20 * time.Second)
-	for !ignores(pid, 32) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%v: socker never ignored signal 32 (its early initialiser did not run)", n)
-		}
-		select {
-		case <-done:
-			t.Fatalf("%v: socker ended before the signal: %v, stderr %q", n, cmd.ProcessState, stderr.String())
-		default:
-		}
-	}
+	b := startBlockedHelp(t, []string{}, n.String())
+	defer b.stop()
+	cmd, pid, done, stderr, r := b.cmd, b.cmd.Process.Pid, b.done, b.stderr, b.out
 	// kill(2) as alice: her real uid is socker's.
 	if checkCaller && n == 1 {
 		kill := exec.Command("kill", "-0", strconv.Itoa(pid))
@@ -153,6 +123,60 @@ func signalEarly(t *testing.T, n syscall.Signal, checkCaller bool) bool {
 		assertOneLineError(t, result{ws.ExitStatus(), "", stderr.String()}, 128+int(want), says)
 	})
 	return early
+}
+
+// blockedHelp is a `socker help` as alice whose output is a 4 KiB pipe the
+// test never reads (out, its read end): it can only end by a signal.
+type blockedHelp struct {
+	cmd    *exec.Cmd
+	out    *os.File
+	stderr *bytes.Buffer
+	done   chan struct{} // closed once cmd has been waited for
+}
+
+// startBlockedHelp starts a blockedHelp with environment env and returns
+// once its (first) process's early initialiser has run: signal 32 is in
+// its SigIgn. what names it in failures; stop kills and reaps it.
+func startBlockedHelp(t *testing.T, env []string, what string) *blockedHelp {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, 4096); err != nil {
+		t.Fatal(err)
+	}
+	b := &blockedHelp{cmd: exec.Command(socker, "help"), out: r, stderr: &bytes.Buffer{}, done: make(chan struct{})}
+	b.cmd.Env = env
+	b.cmd.Stdout, b.cmd.Stderr = w, b.stderr
+	b.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: alice.UID, Gid: alice.GID, Groups: alice.Groups}}
+	err = b.cmd.Start()
+	w.Close()
+	if err != nil {
+		r.Close()
+		t.Fatal(err)
+	}
+	go func() { b.cmd.Wait(); close(b.done) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !ignores(b.cmd.Process.Pid, 32) {
+		if time.Now().After(deadline) {
+			b.stop()
+			t.Fatalf("%s: socker never ignored signal 32 (its early initialiser did not run)", what)
+		}
+		select {
+		case <-b.done:
+			b.stop()
+			t.Fatalf("%s: socker ended before the signal: %v, stderr %q", what, b.cmd.ProcessState, b.stderr.String())
+		default:
+		}
+	}
+	return b
+}
+
+func (b *blockedHelp) stop() {
+	b.cmd.Process.Kill()
+	<-b.done
+	b.out.Close()
 }
 
 // setDefault sets sig to SIG_DFL with rt_sigaction(2): the Go runtime
@@ -217,38 +241,9 @@ func TestSignals_NoneLostAcrossReexec(t *testing.T) {
 // SIGTERM delay after its first process ignores 32, and returns how it ended.
 func signalAcrossReexec(t *testing.T, i int, delay time.Duration) string {
 	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, 4096); err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd := exec.Command(socker, "help")
-	cmd.Env = []string{"LANG=C.UTF-8"}
-	cmd.Stdout, cmd.Stderr = w, &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: alice.UID, Gid: alice.GID, Groups: alice.Groups}}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	pid := cmd.Process.Pid
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	defer func() { cmd.Process.Kill(); <-done }()
-	deadline := time.Now().Add(20 * time.Second)
-	for !ignores(pid, 32) {
-		if time.Now().After(deadline) {
-			t.Fatalf("run %d: socker never ignored signal 32", i)
-		}
-		select {
-		case <-done:
-			t.Fatalf("run %d: socker ended before the signal: %v, stderr %q", i, cmd.ProcessState, stderr.String())
-		default:
-		}
-	}
+	b := startBlockedHelp(t, []string{"LANG=C.UTF-8"}, fmt.Sprintf("run %d", i))
+	defer b.stop()
+	cmd, pid, done, stderr := b.cmd, b.cmd.Process.Pid, b.done, b.stderr
 	time.Sleep(delay)
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@
 package v2
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -455,17 +454,9 @@ func assertNoContainer(t *testing.T, tc *testutil.TaskCgroup) {
 // lastRecord is the last audit record of event for container id.
 func lastRecord(t *testing.T, id, event string) map[string]any {
 	t.Helper()
-	f, err := os.Open(auditLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	var last map[string]any
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var r map[string]any
-		if json.Unmarshal(sc.Bytes(), &r) == nil && r["event"] == event && r["container_id"] == id {
+	for _, r := range recordsSince(t, time.Time{}) {
+		if r["event"] == event && r["container_id"] == id {
 			last = r
 		}
 	}
